@@ -1,0 +1,102 @@
+"""Column types that use PostgreSQL's network types and fall back to text on SQLite.
+
+PostgreSQL gets `inet`, `cidr` and `macaddr`, so the database itself can check containment
+(`<<`), overlap (`&&`) and format. SQLite, the one-machine default, stores the canonical text
+form; the admin layer validates before writing there. Python code always sees `ipaddress`
+objects, canonical lowercase MAC strings and plain ints.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from decimal import Decimal
+
+from sqlalchemy import Numeric, String
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_DATAPATH_ID = 2**64 - 1
+
+
+class InetAddress(TypeDecorator):
+    """One host address (`inet` with a full-length mask on PostgreSQL)."""
+
+    impl = String(45)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.INET())
+        return dialect.type_descriptor(String(45))
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(ipaddress.ip_address(str(value)))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        # psycopg returns ipaddress objects for inet; SQLite returns text.
+        return ipaddress.ip_address(str(value).split("/")[0])
+
+
+class CidrNetwork(TypeDecorator):
+    """A subnet (`cidr` on PostgreSQL, which rejects host bits set)."""
+
+    impl = String(49)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.CIDR())
+        return dialect.type_descriptor(String(49))
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(ipaddress.ip_network(str(value)))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else ipaddress.ip_network(str(value))
+
+
+class MacAddress(TypeDecorator):
+    """An Ethernet address as `xx:xx:xx:xx:xx:xx` (`macaddr` on PostgreSQL)."""
+
+    impl = String(17)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.MACADDR())
+        return dialect.type_descriptor(String(17))
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else normalize_mac(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else normalize_mac(str(value))
+
+
+class DatapathId(TypeDecorator):
+    """An OpenFlow datapath id: unsigned 64-bit, which overflows PostgreSQL's bigint.
+
+    Stored as numeric(20, 0) with a range check, read back as a Python int.
+    """
+
+    impl = Numeric(20, 0)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else Decimal(int(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else int(value)
+
+
+def normalize_mac(value: str) -> str:
+    """Return MAC `value` as lowercase colon-separated text; raise ValueError if malformed."""
+    digits = str(value).lower().replace(":", "").replace("-", "").replace(".", "")
+    if len(digits) != 12 or any(c not in "0123456789abcdef" for c in digits):
+        raise ValueError(f"not a MAC address: {value!r}")
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
