@@ -1,0 +1,1 @@
+"""Lab fixtures (real OVS hosts in network namespaces)."""
