@@ -22,8 +22,6 @@ def _netns_inode(pid: str) -> int:
 
 
 def pytest_sessionstart(session):
-    if os.environ.get("WEFT_TESTS_ALLOW_ROOT_NETNS") == "1":
-        return
     if _netns_inode("self") == _netns_inode("1"):
         pytest.exit(
             "refusing to run in the root network namespace: use scripts/test, or "
