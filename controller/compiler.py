@@ -1,0 +1,394 @@
+"""The pipeline compiler: desired state in, the complete flows and groups of one host out.
+
+Pure: it reads a Snapshot and its Topology and returns values; it does no I/O, keeps no
+state between calls except the optional SectionCache (a memo of pure results), and is tested
+without switches (tests/unit/test_compiler*.py, through controller/simulator.py).
+
+A host's configuration is the sum of independent sections:
+- the fixed pipeline (table misses, IGMP to the controller),
+- one section per tunnel (classification of traffic from that peer),
+- one section per network present on the host (its local ports, remote ports, ARP answers,
+  flooding and multicast groups).
+A change in one network recompiles that network's section on the hosts where it is present
+and nothing else; see SectionCache. Tables and registers are described in controller/pipeline.py.
+
+Flow count per host, with T tunnels, and per network N present on the host: L local ports
+(one IPv4 address each, the common case), R remote bound ports, A IPv4 addresses in N, G
+multicast groups:
+
+    7 + T + sum over N of (8 + 4L + R + A + 2G)
+
+plus 2 per further IPv4 address of a local port, 1 per IPv6 address of a local port, 2 per
+local port with IPv6, and 2 if N floods unregistered multicast. It grows with the ports of the
+networks present on the host, never with the rest of the cluster.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from controller.codec import group_id
+from controller.flows import (
+    ETH_TYPE_ARP,
+    ETH_TYPE_IPV4,
+    ETH_TYPE_IPV6,
+    IP_PROTO_ICMPV6,
+    IP_PROTO_IGMP,
+    OFPP_CONTROLLER,
+    OFPP_IN_PORT,
+    Action,
+    ApplyActions,
+    Flow,
+    GotoTable,
+    Group,
+    Instruction,
+    Move,
+    Output,
+    SetField,
+    ToGroup,
+    WriteMetadata,
+    match,
+    to_int,
+)
+from controller.pipeline import INGRESS_LOCAL, INGRESS_TUNNEL, REG_INGRESS, Category, Table
+from models.snapshot import NetworkView, PortView
+from models.topology import Topology
+
+BROADCAST = 0xFFFF_FFFF_FFFF
+MULTICAST_BIT = (0x0100_0000_0000, 0x0100_0000_0000)
+IPV6_MULTICAST_MAC = (0x3333_0000_0000, 0xFFFF_0000_0000)
+IPV4_LINK_LOCAL_MULTICAST = ("224.0.0.0", "255.255.255.0")
+IPV4_MULTICAST = ("224.0.0.0", "240.0.0.0")
+IPV6_LINK_LOCAL = ("fe80::", "ffff:ffff:ffff:ffff::")
+
+
+class CompileError(Exception):
+    """The desired state cannot be expressed as flows (e.g. two groups hash to one id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    flows: tuple[Flow, ...]
+    groups: tuple[Group, ...] = ()
+
+
+@dataclass(frozen=True)
+class SwitchConfig:
+    """Everything Weft wants on one switch."""
+
+    flows: frozenset[Flow]
+    groups: Mapping[int, Group]
+
+
+def compile_host(
+    topology: Topology, host_id: int, cache: SectionCache | None = None
+) -> SwitchConfig:
+    """The complete flows and groups of host `host_id`, from the topology's snapshot."""
+    cache = cache or SectionCache()
+    snapshot = topology.snapshot
+    tunnels = topology.tunnel_ports(host_id)
+    sections = [PIPELINE_SECTION, cache.tunnels(tunnels)]
+    for network_id in topology.networks_on(host_id):
+        network = snapshot.networks[network_id]
+        sections.append(cache.network(network, host_id, tunnels))
+    return _assemble(sections)
+
+
+def _assemble(sections: Iterable[Section]) -> SwitchConfig:
+    flows: set[Flow] = set()
+    groups: dict[int, Group] = {}
+    for section in sections:
+        flows.update(section.flows)
+        for group in section.groups:
+            gid = group_id(group)
+            if groups.setdefault(gid, group) != group:
+                raise CompileError(f"group id {gid:#x} is shared by two different groups")
+    return SwitchConfig(frozenset(flows), groups)
+
+
+class SectionCache:
+    """Memo of compiled sections, keyed by the identity of their inputs.
+
+    Snapshot views are immutable and a reload keeps the old object when nothing changed, so
+    "same object" means "same result" and a section is recompiled only when its network or
+    its host's tunnels really changed. Pure: dropping the cache changes nothing but speed.
+    """
+
+    def __init__(self) -> None:
+        self._networks: dict[tuple[int, int], tuple[NetworkView, Mapping, Section]] = {}
+        self._tunnels: dict[int, tuple[Mapping, Section]] = {}
+
+    def network(self, network: NetworkView, host_id: int, tunnels: Mapping[int, int]) -> Section:
+        key = (host_id, network.id)
+        hit = self._networks.get(key)
+        if hit and hit[0] is network and hit[1] is tunnels:
+            return hit[2]
+        section = network_section(network, host_id, tunnels)
+        self._networks[key] = (network, tunnels, section)
+        return section
+
+    def tunnels(self, tunnels: Mapping[int, int]) -> Section:
+        hit = self._tunnels.get(id(tunnels))
+        if hit and hit[0] is tunnels:
+            return hit[1]
+        section = tunnel_section(tunnels)
+        self._tunnels[id(tunnels)] = (tunnels, section)
+        return section
+
+    def forget_host(self, host_id: int) -> None:
+        for key in [k for k in self._networks if k[0] == host_id]:
+            del self._networks[key]
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def _flow(table: Table, priority: int, category: Category, m, *instructions) -> Flow:
+    return Flow(int(table), priority, m, tuple(instructions), int(category))
+
+
+def _goto(table: Table) -> GotoTable:
+    return GotoTable(int(table))
+
+
+def _apply(*actions: Action) -> ApplyActions:
+    return ApplyActions(tuple(actions))
+
+
+def _to_tunnel(vni: int, ofport: int) -> tuple[Action, ...]:
+    return (SetField("tunnel_id", vni), Output(ofport))
+
+
+def _pipeline_section() -> Section:
+    """Table misses (drop, except ARP_RESPONDER which falls through) and IGMP snooping."""
+    drop_tables = (Table.CLASSIFY, Table.TUNNEL_IN, Table.PORT_SECURITY, Table.L2_LOOKUP, Table.FLOOD)
+    flows = [_flow(table, 0, Category.PIPELINE, ()) for table in drop_tables]
+    flows.append(
+        _flow(Table.ARP_RESPONDER, 0, Category.PIPELINE, (), _goto(Table.L2_LOOKUP))
+    )
+    # IGMP from a local port goes to the controller only; the controller checks the source.
+    flows.append(
+        _flow(
+            Table.PORT_SECURITY,
+            110,
+            Category.PIPELINE,
+            match(eth_type=ETH_TYPE_IPV4, ip_proto=IP_PROTO_IGMP),
+            _apply(Output(OFPP_CONTROLLER)),
+        )
+    )
+    return Section(tuple(flows))
+
+
+PIPELINE_SECTION = _pipeline_section()
+
+
+def tunnel_section(tunnels: Mapping[int, int]) -> Section:
+    """Traffic from a known peer's tunnel is marked INGRESS_TUNNEL and checked by VNI."""
+    return Section(
+        tuple(
+            _flow(
+                Table.CLASSIFY,
+                100,
+                Category.TUNNEL,
+                match(in_port=ofport),
+                _apply(SetField(REG_INGRESS, INGRESS_TUNNEL)),
+                _goto(Table.TUNNEL_IN),
+            )
+            for ofport in tunnels.values()
+        )
+    )
+
+
+def network_section(network: NetworkView, host_id: int, tunnels: Mapping[int, int]) -> Section:
+    """All flows and groups of `network` on `host_id` (which has a port of it bound)."""
+    vni = network.vni
+    local = [p for p in network.ports if p.bound and p.host_id == host_id]
+    remote = [p for p in network.ports if p.bound and p.host_id != host_id and p.host_id in tunnels]
+    flood_peers = {tunnels[h]: h for h in sorted({p.host_id for p in remote})}
+
+    flows: list[Flow] = [
+        _flow(
+            Table.TUNNEL_IN,
+            100,
+            Category.NETWORK,
+            match(tunnel_id=vni),
+            WriteMetadata(vni),
+            _goto(Table.L2_LOOKUP),
+        ),
+        _flow(
+            Table.L2_LOOKUP,
+            50,
+            Category.NETWORK,
+            match(metadata=vni, eth_dst=MULTICAST_BIT),
+            _goto(Table.FLOOD),
+        ),
+    ]
+    for port in local:
+        flows.extend(_local_port_flows(port, vni))
+    for port in remote:
+        flows.append(
+            _flow(
+                Table.L2_LOOKUP,
+                100,
+                Category.PORT,
+                match(metadata=vni, eth_dst=port.mac, **{REG_INGRESS: INGRESS_LOCAL}),
+                _apply(*_to_tunnel(vni, tunnels[port.host_id])),
+            )
+        )
+    for port in network.ports:
+        flows.extend(_arp_answers(port, vni))
+
+    local_outputs = tuple((Output(p.ofport),) for p in local)
+    tunnel_outputs = tuple(_to_tunnel(vni, ofport) for ofport in flood_peers)
+    flood = _Flooding(vni, Group(local_outputs + tunnel_outputs), Group(local_outputs))
+    flows.extend(flood.flows(network))
+    groups = [flood.from_local, flood.from_tunnel]
+
+    for group in network.groups:
+        group_flows, replication = _multicast_group(group, network, host_id, tunnels)
+        flows.extend(group_flows)
+        groups.extend(replication)
+    return Section(tuple(flows), tuple(g for g in groups if g.buckets))
+
+
+def _local_port_flows(port: PortView, vni: int) -> list[Flow]:
+    """Classification, port security and delivery of one port bound on this host."""
+    ofport, mac = port.ofport, port.mac
+    to_l2 = _goto(Table.L2_LOOKUP)
+    flows = [
+        _flow(
+            Table.CLASSIFY,
+            100,
+            Category.PORT,
+            match(in_port=ofport),
+            WriteMetadata(vni),
+            _goto(Table.PORT_SECURITY),
+        ),
+        _flow(
+            Table.L2_LOOKUP,
+            100,
+            Category.PORT,
+            match(metadata=vni, eth_dst=mac),
+            _apply(Output(ofport)),
+        ),
+    ]
+
+    def allow(*instructions, **fields):
+        m = match(in_port=ofport, eth_src=mac, **fields)
+        flows.append(_flow(Table.PORT_SECURITY, 100, Category.PORT, m, *instructions))
+
+    v4 = [a for a in port.addresses if a.version == 4]
+    v6 = [a for a in port.addresses if a.version == 6]
+    if not port.addresses:
+        allow(to_l2)  # a port without addresses is layer-2 only: its MAC is all we check
+    for address in v4:
+        allow(_goto(Table.ARP_RESPONDER), eth_type=ETH_TYPE_ARP, arp_spa=address, arp_sha=mac)
+        allow(to_l2, eth_type=ETH_TYPE_IPV4, ipv4_src=address)
+    for address in v6:
+        allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src=address)
+    if v6:
+        allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src=IPV6_LINK_LOCAL)
+        # Duplicate address detection sends neighbour solicitations from "::".
+        allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src="::", ip_proto=IP_PROTO_ICMPV6)
+    return flows
+
+
+def _arp_answers(port: PortView, vni: int) -> list[Flow]:
+    """Answer ARP requests for each IPv4 address of `port` with its MAC, from the switch.
+
+    Swaps the request into a reply in place and sends it back out of the asking port, so an
+    ARP request for a known address is never flooded. Bound or not: answering early lets the
+    first packet go out the moment the port binds.
+    """
+    mac = to_int(port.mac)
+    return [
+        _flow(
+            Table.ARP_RESPONDER,
+            100,
+            Category.PORT,
+            match(metadata=vni, eth_type=ETH_TYPE_ARP, arp_op=1, arp_tpa=address),
+            _apply(
+                Move("eth_src", "eth_dst"),
+                SetField("eth_src", mac),
+                SetField("arp_op", 2),
+                Move("arp_sha", "arp_tha"),
+                SetField("arp_sha", mac),
+                Move("arp_spa", "arp_tpa"),
+                SetField("arp_spa", to_int(address)),
+                Output(OFPP_IN_PORT),
+            ),
+        )
+        for address in port.addresses
+        if address.version == 4
+    ]
+
+
+@dataclass(frozen=True)
+class _Flooding:
+    """A network's flood groups: from a local port to local ports and peers; from a tunnel
+    to local ports only (split horizon)."""
+
+    vni: int
+    from_local: Group
+    from_tunnel: Group
+
+    def flows(self, network: NetworkView) -> list[Flow]:
+        selectors = [
+            (100, {"eth_dst": BROADCAST}),
+            (90, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_LINK_LOCAL_MULTICAST}),
+            (90, {"eth_dst": IPV6_MULTICAST_MAC}),
+        ]
+        if network.unregistered_multicast == "flood":
+            selectors.append((70, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_MULTICAST}))
+        return [
+            flow
+            for priority, fields in selectors
+            for flow in _by_ingress(self.vni, priority, Category.NETWORK, fields, self._send)
+        ]
+
+    def _send(self, ingress: int) -> tuple[Instruction, ...]:
+        group = self.from_local if ingress == INGRESS_LOCAL else self.from_tunnel
+        return (_apply(ToGroup(group_id(group))),) if group.buckets else ()
+
+
+def _by_ingress(vni, priority, category, fields, instructions_for) -> list[Flow]:
+    """One FLOOD-table flow per ingress kind, since local and tunnel traffic replicate apart."""
+    return [
+        _flow(
+            Table.FLOOD,
+            priority,
+            category,
+            match(metadata=vni, **{REG_INGRESS: ingress}, **fields),
+            *instructions_for(ingress),
+        )
+        for ingress in (INGRESS_LOCAL, INGRESS_TUNNEL)
+    ]
+
+
+def _multicast_group(group, network: NetworkView, host_id: int, tunnels: Mapping[int, int]):
+    """Flows and replication groups for one multicast group address of `network`.
+
+    Data from a local sender goes to local members and to the tunnels of hosts that have
+    members (head-end replication: in a full mesh every member host is one hop away, which no
+    tree beats); data from a tunnel goes to local members only. No members: dropped.
+    """
+    members = [p for p in network.ports if p.id in group.member_port_ids and p.bound]
+    local = tuple((Output(p.ofport),) for p in members if p.host_id == host_id)
+    peer_ports = sorted({tunnels[p.host_id] for p in members if p.host_id in tunnels and p.host_id != host_id})
+    from_local = Group(local + tuple(_to_tunnel(network.vni, ofport) for ofport in peer_ports))
+    from_tunnel = Group(local)
+
+    def send(ingress):
+        chosen = from_local if ingress == INGRESS_LOCAL else from_tunnel
+        return (_apply(ToGroup(group_id(chosen))),) if chosen.buckets else ()
+
+    address = ipaddress.ip_address(group.address)
+    if address.version == 4:
+        fields, priority = {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": address}, 80
+    else:
+        # Above the IPv6 multicast flood (90): a registered group is replicated, not flooded.
+        fields, priority = {"eth_type": ETH_TYPE_IPV6, "ipv6_dst": address}, 95
+    flows = _by_ingress(network.vni, priority, Category.MULTICAST, fields, send)
+    return flows, [from_local, from_tunnel]
