@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from models.types import CidrNetwork, DatapathId, InetAddress, MacAddress
+from models.types import MAX_DATAPATH_ID, CidrNetwork, DatapathId, InetAddress, MacAddress
 
 VNI_MIN, VNI_MAX = 1, 2**24 - 1
 MTU_MIN, MTU_MAX = 576, 9000
@@ -42,6 +42,9 @@ TUNNEL_STATES = ("unknown", "up", "down")
 DATAPATH_TYPES = ("netdev", "system")
 UNREGISTERED_MULTICAST = ("drop", "flood")
 MEMBER_ORIGINS = ("static", "snooped")
+# Quoted bounds: PostgreSQL reads them as numeric; SQLite compares them as text with the
+# 20-digit text DatapathId stores there (unquoted, 2**64 - 1 would be a lossy float in SQLite).
+DATAPATH_ID_RANGE = f"datapath_id BETWEEN '0' AND '{MAX_DATAPATH_ID}'"
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -90,7 +93,7 @@ class Host(Base):
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         CheckConstraint(_one_of("datapath_type", DATAPATH_TYPES), name="datapath_type"),
         CheckConstraint(_one_of("state", HOST_STATES), name="state"),
-        CheckConstraint(f"datapath_id BETWEEN 0 AND {2**64 - 1}", name="datapath_id_range"),
+        CheckConstraint(DATAPATH_ID_RANGE, name="datapath_id_range"),
     )
 
 
@@ -316,6 +319,10 @@ class Switch(Base):
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
     flows: Mapped[int | None] = mapped_column(Integer)
     last_seen: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(DATAPATH_ID_RANGE, name="datapath_id_range"),
+    )
 
 
 class Controller(Base):

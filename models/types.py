@@ -81,14 +81,30 @@ class MacAddress(TypeDecorator):
 class DatapathId(TypeDecorator):
     """An OpenFlow datapath id: unsigned 64-bit, which overflows PostgreSQL's bigint.
 
-    Stored as numeric(20, 0) with a range check, read back as a Python int.
+    PostgreSQL stores numeric(20, 0) with a range check. SQLite has no exact type that wide
+    (its numeric turns large values into lossy floats: 2**53 + 1 would read back as 2**53),
+    so it stores 20-digit zero-padded text: exact, unique, ordered like the numbers, and the
+    same range check compares correctly as text. Either way Python sees a plain int.
     """
 
     impl = Numeric(20, 0)
     cache_ok = True
+    DIGITS = 20
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.DIGITS))
+        return dialect.type_descriptor(Numeric(self.DIGITS, 0))
 
     def process_bind_param(self, value, dialect):
-        return None if value is None else Decimal(int(value))
+        if value is None:
+            return None
+        if dialect.name != "sqlite":
+            return Decimal(int(value))
+        text = f"{int(value):0{self.DIGITS}d}"
+        if len(text) > self.DIGITS:  # what numeric(20, 0) refuses on PostgreSQL
+            raise ValueError(f"datapath id {value} has more than {self.DIGITS} digits")
+        return text
 
     def process_result_value(self, value, dialect):
         return None if value is None else int(value)
