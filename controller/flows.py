@@ -99,6 +99,8 @@ def match(**fields) -> Match:
         limit = 1 << (8 * spec.n_bytes)
         if not 0 <= value < limit or (mask is not None and not 0 <= mask < limit):
             raise ValueError(f"{name}={value:#x} does not fit in {spec.n_bytes} bytes")
+        if mask == limit - 1:
+            mask = None  # an all-ones mask is an exact match: one spelling, one cookie
         if mask is not None:
             value &= mask
         entries.append((name, value, mask))
@@ -136,6 +138,11 @@ class SetField:
     field: str
     value: int
 
+    def __post_init__(self):
+        n_bytes = FIELDS[self.field].n_bytes  # KeyError names the unknown field
+        if not 0 <= self.value < 1 << (8 * n_bytes):
+            raise ValueError(f"{self.field}={self.value:#x} does not fit in {n_bytes} bytes")
+
 
 @dataclass(frozen=True, slots=True)
 class Move:
@@ -143,6 +150,10 @@ class Move:
 
     src: str
     dst: str
+
+    def __post_init__(self):
+        if FIELDS[self.src].n_bytes != FIELDS[self.dst].n_bytes:
+            raise ValueError(f"cannot move {self.src} to {self.dst}: widths differ")
 
 
 @dataclass(frozen=True, slots=True)
