@@ -9,6 +9,7 @@ cannot collide. The binaries come from Debian's /usr/lib/postgresql/<highest ver
 Fixtures, each a SQLAlchemy URL of a database no other test sees:
 - `postgres_url` / `sqlite_url`: empty database.
 - `migrated_postgres_url` / `migrated_sqlite_url`: schema at `alembic upgrade head`.
+- `database_url` / `migrated_database_url`: the same, once for each database.
 PostgreSQL's migrated databases are copies of one template migrated once per session.
 """
 
@@ -176,6 +177,20 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def migrated_sqlite_url(sqlite_url: str) -> str:
-    upgrade_database(sqlite_url)
-    return sqlite_url
+def migrated_sqlite_url(tmp_path: Path) -> str:
+    # Not sqlite_url's file: a test may want an empty and a migrated database at once.
+    url = f"sqlite:///{tmp_path / 'weft-migrated.db'}"
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def database_url(request) -> str:
+    """An empty database, once on PostgreSQL and once on SQLite."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def migrated_database_url(request) -> str:
+    """A database at `alembic upgrade head`, once on PostgreSQL and once on SQLite."""
+    return request.getfixturevalue(f"migrated_{request.param}_url")
