@@ -1,0 +1,272 @@
+"""What the flows of controller/flows.py do to a packet, without a switch.
+
+Property tests of the compiler run millions of packets through compiled tables; a real OVS
+per example would be far too slow, so this executes the same values with OVS's semantics:
+
+- each table picks its highest-priority matching flow; a miss drops the packet;
+- a flow runs ApplyActions, then WriteMetadata, then GotoTable (forward only);
+- metadata and registers start at 0 on every switch;
+- actions run in order on the packet as it is at that point; Output to the port the packet
+  came in on is dropped unless the port is OFPP_IN_PORT; OFPP_CONTROLLER is reported as an
+  output to that port number;
+- a group of type ALL runs each bucket on its own copy of the packet.
+
+It refuses tables OVS would reject or run ambiguously: two overlapping flows of equal
+priority in one table (OVS would pick either), a ToGroup to a missing group, a GotoTable
+backwards. `Fabric` joins several switches by tunnels and follows packets across them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import combinations
+from typing import NamedTuple
+
+from controller.flows import (
+    FIELDS,
+    OFPP_IN_PORT,
+    Action,
+    ApplyActions,
+    Flow,
+    GotoTable,
+    Group,
+    Match,
+    Move,
+    Output,
+    SetField,
+    ToGroup,
+    WriteMetadata,
+    to_int,
+)
+
+# Per-switch pipeline state: matched and set like packet fields, but never part of a packet.
+PIPELINE_FIELDS = frozenset({"in_port", "metadata", *(f"reg{i}" for i in range(8))})
+
+
+class FlowTableError(ValueError):
+    """The flows or groups given to SimSwitch are not a table OVS would run as meant."""
+
+
+class LoopError(RuntimeError):
+    """A packet went round in the fabric."""
+
+
+class Packet(Mapping[str, int]):
+    """An immutable packet: header field name -> int (names as in flows.FIELDS).
+
+    Header values may be given as MAC or IP text. Other keys (a payload tag, say) are
+    carried through untouched. A field the packet lacks matches as 0, as in OVS.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, object] = (), **more: object):
+        merged = {**dict(fields), **more}
+        inside = PIPELINE_FIELDS.intersection(merged)
+        if inside:
+            raise ValueError(f"{sorted(inside)} are switch state, not packet fields")
+        self._fields = {k: to_int(v) if k in FIELDS else v for k, v in merged.items()}
+
+    def __getitem__(self, key: str) -> int:
+        return self._fields[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._fields.items()))
+
+    def __repr__(self) -> str:
+        return f"Packet({self._fields!r})"
+
+    def replace(self, **changes: object) -> Packet:
+        return Packet(self._fields, **changes)
+
+    def without(self, *keys: str) -> Packet:
+        return Packet({k: v for k, v in self._fields.items() if k not in keys})
+
+
+# ---------------------------------------------------------------- one switch
+
+
+def _matches(m: Match, state: Mapping[str, int]) -> bool:
+    for name, value, mask in m:
+        have = state.get(name, 0)
+        if (have if mask is None else have & mask) != value:
+            return False
+    return True
+
+
+def _overlap(a: Match, b: Match) -> bool:
+    """Whether some packet matches both: every field both constrain agrees on the bits both
+    care about (a field only one of them matches constrains nothing for the other)."""
+    b_fields = {name: (value, mask) for name, value, mask in b}
+    for name, value, mask in a:
+        if name in b_fields:
+            other_value, other_mask = b_fields[name]
+            common = (-1 if mask is None else mask) & (-1 if other_mask is None else other_mask)
+            if (value ^ other_value) & common:
+                return False
+    return True
+
+
+def _check_no_overlap(flows: list[Flow]) -> None:
+    """Raise if two of these flows (one table, one priority) can match the same packet.
+
+    Comparing all pairs is quadratic, so flows are first bucketed by the fields every one of
+    them matches exactly (e.g. metadata and eth_dst in L2_LOOKUP): flows in different
+    buckets differ in one of those fields and cannot overlap.
+    """
+    shared = set.intersection(*({n for n, _, m in f.match if m is None} for f in flows))
+    key_fields = sorted(shared)
+    buckets = defaultdict(list)
+    for flow in flows:
+        values = {name: value for name, value, _ in flow.match}
+        buckets[tuple(values[n] for n in key_fields)].append(flow)
+    for bucket in buckets.values():
+        for a, b in combinations(bucket, 2):
+            if _overlap(a.match, b.match):
+                raise FlowTableError(f"overlapping flows of equal priority:\n  {a}\n  {b}")
+
+
+def _actions_of(flow: Flow) -> Iterator[Action]:
+    for instruction in flow.instructions:
+        if isinstance(instruction, ApplyActions):
+            yield from instruction.actions
+
+
+class SimSwitch:
+    """One switch's flow tables and groups (`groups` maps group id -> Group)."""
+
+    def __init__(self, flows: Iterable[Flow], groups: Mapping[int, Group]):
+        self._groups = dict(groups)
+        by_table: dict[int, list[Flow]] = defaultdict(list)
+        for flow in dict.fromkeys(flows):  # the same flow twice is one flow, as in OVS
+            by_table[flow.table].append(flow)
+        self._tables = {
+            table: sorted(flows, key=lambda f: -f.priority) for table, flows in by_table.items()
+        }
+        self._check()
+
+    def _check(self) -> None:
+        bucket_actions = (a for g in self._groups.values() for b in g.buckets for a in b)
+        for table_flows in self._tables.values():
+            by_priority = defaultdict(list)
+            for flow in table_flows:
+                by_priority[flow.priority].append(flow)
+                for instruction in flow.instructions:
+                    if isinstance(instruction, GotoTable) and instruction.table <= flow.table:
+                        raise FlowTableError(f"goto to an earlier table: {flow}")
+            for same_priority in by_priority.values():
+                _check_no_overlap(same_priority)
+        flow_actions = (a for fs in self._tables.values() for f in fs for a in _actions_of(f))
+        for action in (*flow_actions, *bucket_actions):
+            if isinstance(action, ToGroup) and action.group_id not in self._groups:
+                raise FlowTableError(f"{action} refers to a group that does not exist")
+
+    def process(self, in_port: int, packet: Mapping[str, object]) -> list[tuple[int, Packet]]:
+        """Every (out_port, packet) the switch sends when `packet` enters on `in_port`."""
+        state = {
+            **Packet(packet), **dict.fromkeys(PIPELINE_FIELDS, 0), "in_port": in_port,
+        }
+        outputs: list[tuple[int, Packet]] = []
+        table: int | None = 0
+        while table is not None:
+            flow = self._lookup(table, state)
+            if flow is None:
+                break  # table miss: drop
+            table = None  # no GotoTable: the pipeline ends after this flow
+            for instruction in flow.instructions:
+                if isinstance(instruction, ApplyActions):
+                    self._apply(instruction.actions, state, outputs, ())
+                elif isinstance(instruction, WriteMetadata):
+                    metadata, mask = state["metadata"], instruction.mask
+                    state["metadata"] = metadata & ~mask | instruction.value & mask
+                else:
+                    table = instruction.table
+        return outputs
+
+    def _lookup(self, table: int, state: Mapping[str, int]) -> Flow | None:
+        for flow in self._tables.get(table, ()):
+            if _matches(flow.match, state):
+                return flow
+        return None
+
+    def _apply(self, actions, state: dict, outputs: list, active_groups: tuple[int, ...]):
+        for action in actions:
+            if isinstance(action, Output):
+                if action.port == OFPP_IN_PORT:
+                    outputs.append((state["in_port"], _packet(state)))
+                elif action.port != state["in_port"]:
+                    outputs.append((action.port, _packet(state)))
+            elif isinstance(action, SetField):
+                state[action.field] = action.value
+            elif isinstance(action, Move):
+                state[action.dst] = state.get(action.src, 0)
+            elif isinstance(action, ToGroup):
+                if action.group_id in active_groups:
+                    raise FlowTableError(f"group {action.group_id:#x} contains itself")
+                chain = (*active_groups, action.group_id)
+                for bucket in self._groups[action.group_id].buckets:
+                    self._apply(bucket, dict(state), outputs, chain)
+
+
+def _packet(state: Mapping[str, object]) -> Packet:
+    return Packet({k: v for k, v in state.items() if k not in PIPELINE_FIELDS})
+
+
+# ---------------------------------------------------------------- several switches
+
+
+class Host(NamedTuple):
+    switch: SimSwitch
+    tunnels: Mapping[int, str]  # tunnel ofport -> the host at its other end
+
+
+class Fabric:
+    """Switches joined by tunnels, one tunnel port per pair of hosts, as Weft builds them.
+
+    A packet output to a tunnel port arrives at the peer on the peer's tunnel port towards
+    the sender, with tunnel_id kept (the VNI) and metadata/registers reset. Outputs to any
+    other port are deliveries; the tunnel_id is dropped from them, as a container never
+    sees the VNI.
+    """
+
+    def __init__(self, hosts: Mapping[str, Host], max_hops: int = 4):
+        self._hosts = dict(hosts)
+        self._max_hops = max_hops
+        self._port_towards = {}  # (host, peer) -> the host's tunnel port to the peer
+        for name, host in self._hosts.items():
+            for port, peer in host.tunnels.items():
+                self._port_towards[name, peer] = port
+        for name, host in self._hosts.items():
+            for peer in host.tunnels.values():
+                if (peer, name) not in self._port_towards:
+                    raise ValueError(f"{peer!r} has no tunnel back to {name!r}")
+
+    def send(self, host: str, in_port: int, packet: Mapping[str, object]):
+        """Every (host, port, packet) delivered anywhere when `packet` enters `host` on
+        `in_port`. Raises LoopError when a packet comes back to a switch and port it already
+        entered unchanged (it would go round forever) or crosses more than max_hops tunnels.
+        """
+        deliveries: list[tuple[str, int, Packet]] = []
+        pending = deque([((host, in_port, Packet(packet)),)])  # each item: its path so far
+        while pending:
+            path = pending.popleft()
+            at, port, current = path[-1]
+            for out_port, out in self._hosts[at].switch.process(port, current):
+                peer = self._hosts[at].tunnels.get(out_port)
+                if peer is None:
+                    deliveries.append((at, out_port, out.without("tunnel_id")))
+                    continue
+                arrival = (peer, self._port_towards[peer, at],
+                           out.replace(tunnel_id=out.get("tunnel_id", 0)))
+                if arrival in path or len(path) > self._max_hops:
+                    hops = " -> ".join(f"{h}:{p}" for h, p, _ in (*path, arrival))
+                    raise LoopError(f"packet loops: {hops}")
+                pending.append((*path, arrival))
+        return deliveries
