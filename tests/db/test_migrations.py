@@ -20,6 +20,8 @@ from migrations import alembic_config
 from models.db import make_engine
 from models.tables import Base
 
+pytestmark = pytest.mark.postgres  # needs the throwaway cluster
+
 MODEL_TABLES = set(Base.metadata.tables)
 
 
