@@ -54,8 +54,11 @@ def _describe(revision: str | None) -> str:
 
 def _show_progress() -> None:
     """Print Alembic's "Running upgrade a -> b" lines, which say what a command changed."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.addFilter(lambda record: record.getMessage().startswith("Running "))
+    logger = logging.getLogger("alembic.runtime.migration")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 @app.command()

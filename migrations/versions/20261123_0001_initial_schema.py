@@ -1,4 +1,4 @@
-"""Initial schema: every table of models/tables.py, and change notifications on PostgreSQL.
+"""Initial schema, with change notifications on PostgreSQL.
 
 Revision ID: 0001
 Revises:
