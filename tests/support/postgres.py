@@ -126,6 +126,9 @@ class Cluster:
         )
 
     def stop(self) -> None:
+        """Stop the server if it runs (also after a start that failed half-way)."""
+        if not (self.data_dir / "postmaster.pid").exists():
+            return
         self.run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop")
 
 
@@ -143,8 +146,8 @@ def postgres_cluster() -> Iterator[Cluster]:
     try:
         cluster.start()
         yield cluster
-        cluster.stop()
     finally:
+        cluster.stop()
         shutil.rmtree(base_dir, ignore_errors=True)
 
 
