@@ -223,7 +223,11 @@ def group_id(group: Group) -> int:
     for 100 groups, 2e-4 for 1,000. Avoiding that is left to the compiler, which sees all
     groups of a switch at once.
     """
-    return GROUP_ID_MARK + _hash(encode_buckets(group), 8) % _GROUP_ID_RANGE
+    return _group_id_of(encode_buckets(group))
+
+
+def _group_id_of(buckets: bytes) -> int:
+    return GROUP_ID_MARK + _hash(buckets, 8) % _GROUP_ID_RANGE
 
 
 def group_delete(group_id: int, xid: int) -> bytes:
@@ -290,8 +294,9 @@ class Codec:
 
     @staticmethod
     def _encode_group(group: Group) -> tuple[int, int, bytes]:
-        gid = group_id(group)
-        body = _GROUP_MOD.pack(OFPGC_ADD, OFPGT_ALL, gid) + encode_buckets(group)
+        buckets = encode_buckets(group)
+        gid = _group_id_of(buckets)
+        body = _GROUP_MOD.pack(OFPGC_ADD, OFPGT_ALL, gid) + buckets
         return gid, 8 + len(body), body
 
     def cookie(self, flow: Flow) -> int:

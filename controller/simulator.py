@@ -114,23 +114,35 @@ def _overlap(a: Match, b: Match) -> bool:
     return True
 
 
-def _check_no_overlap(flows: list[Flow]) -> None:
-    """Raise if two of these flows (one table, one priority) can match the same packet.
+class _Level(NamedTuple):
+    """The flows of one table with one priority, indexed by the fields all of them match
+    exactly (e.g. metadata and eth_dst in L2_LOOKUP). A packet can only match flows in the
+    bucket of its own values of those fields, so a lookup is one dict access per priority,
+    and overlaps need checking only inside a bucket instead of between all pairs."""
 
-    Comparing all pairs is quadratic, so flows are first bucketed by the fields every one of
-    them matches exactly (e.g. metadata and eth_dst in L2_LOOKUP): flows in different
-    buckets differ in one of those fields and cannot overlap.
-    """
-    shared = set.intersection(*({n for n, _, m in f.match if m is None} for f in flows))
-    key_fields = sorted(shared)
-    buckets = defaultdict(list)
-    for flow in flows:
-        values = {name: value for name, value, _ in flow.match}
-        buckets[tuple(values[n] for n in key_fields)].append(flow)
-    for bucket in buckets.values():
-        for a, b in combinations(bucket, 2):
-            if _overlap(a.match, b.match):
-                raise FlowTableError(f"overlapping flows of equal priority:\n  {a}\n  {b}")
+    key_fields: tuple[str, ...]
+    buckets: dict[tuple[int, ...], list[Flow]]
+
+    @classmethod
+    def of(cls, flows: list[Flow]) -> _Level:
+        shared = set.intersection(*({n for n, _, m in f.match if m is None} for f in flows))
+        key_fields = tuple(sorted(shared))
+        buckets = defaultdict(list)
+        for flow in flows:
+            values = {name: value for name, value, _ in flow.match}
+            buckets[tuple(values[n] for n in key_fields)].append(flow)
+        for bucket in buckets.values():
+            for a, b in combinations(bucket, 2):
+                if _overlap(a.match, b.match):
+                    raise FlowTableError(f"overlapping flows of equal priority:\n  {a}\n  {b}")
+        return cls(key_fields, dict(buckets))
+
+    def lookup(self, state: Mapping[str, int]) -> Flow | None:
+        key = tuple([state.get(name, 0) for name in self.key_fields])
+        for flow in self.buckets.get(key, ()):
+            if _matches(flow.match, state):
+                return flow  # the only one: flows of a level do not overlap
+        return None
 
 
 def _actions_of(flow: Flow) -> Iterator[Action]:
@@ -144,26 +156,23 @@ class SimSwitch:
 
     def __init__(self, flows: Iterable[Flow], groups: Mapping[int, Group]):
         self._groups = dict(groups)
-        by_table: dict[int, list[Flow]] = defaultdict(list)
-        for flow in dict.fromkeys(flows):  # the same flow twice is one flow, as in OVS
-            by_table[flow.table].append(flow)
-        self._tables = {
-            table: sorted(flows, key=lambda f: -f.priority) for table, flows in by_table.items()
+        flows = list(dict.fromkeys(flows))  # the same flow twice is one flow, as in OVS
+        by_level: dict[int, dict[int, list[Flow]]] = defaultdict(lambda: defaultdict(list))
+        for flow in flows:
+            by_level[flow.table][flow.priority].append(flow)
+        self._tables = {  # table -> its levels, highest priority first
+            table: [_Level.of(levels[p]) for p in sorted(levels, reverse=True)]
+            for table, levels in by_level.items()
         }
-        self._check()
+        self._check_references(flows)
 
-    def _check(self) -> None:
+    def _check_references(self, flows: list[Flow]) -> None:
+        for flow in flows:
+            for instruction in flow.instructions:
+                if isinstance(instruction, GotoTable) and instruction.table <= flow.table:
+                    raise FlowTableError(f"goto to an earlier table: {flow}")
         bucket_actions = (a for g in self._groups.values() for b in g.buckets for a in b)
-        for table_flows in self._tables.values():
-            by_priority = defaultdict(list)
-            for flow in table_flows:
-                by_priority[flow.priority].append(flow)
-                for instruction in flow.instructions:
-                    if isinstance(instruction, GotoTable) and instruction.table <= flow.table:
-                        raise FlowTableError(f"goto to an earlier table: {flow}")
-            for same_priority in by_priority.values():
-                _check_no_overlap(same_priority)
-        flow_actions = (a for fs in self._tables.values() for f in fs for a in _actions_of(f))
+        flow_actions = (a for f in flows for a in _actions_of(f))
         for action in (*flow_actions, *bucket_actions):
             if isinstance(action, ToGroup) and action.group_id not in self._groups:
                 raise FlowTableError(f"{action} refers to a group that does not exist")
@@ -191,8 +200,9 @@ class SimSwitch:
         return outputs
 
     def _lookup(self, table: int, state: Mapping[str, int]) -> Flow | None:
-        for flow in self._tables.get(table, ()):
-            if _matches(flow.match, state):
+        for level in self._tables.get(table, ()):
+            flow = level.lookup(state)
+            if flow is not None:
                 return flow
         return None
 

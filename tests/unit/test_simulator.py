@@ -117,6 +117,22 @@ def test_highest_priority_wins_and_masks_match_prefixes():
     assert switch.process(1, multicast) == [(30, multicast)]
 
 
+def test_each_of_many_flows_of_one_priority_matches_its_own_packets():
+    macs = [0x0200_0000_1000 + i for i in range(20)]
+    switch = SimSwitch([
+        *[flow(0, 100, match(metadata=0, eth_dst=mac), [Output(10 + i)])
+          for i, mac in enumerate(macs)],
+        flow(0, 100, match(metadata=1, eth_dst=macs[0]), [Output(99)]),
+        flow(0, 100, match(metadata=0, eth_dst=(0x0100_0000_0000, 0x0100_0000_0000)),
+             [Output(98)]),
+    ], {})
+    for i, mac in enumerate(macs):
+        assert switch.process(1, UDP.replace(eth_dst=mac)) == [(10 + i, UDP.replace(eth_dst=mac))]
+    broadcast = UDP.replace(eth_dst=0xFFFF_FFFF_FFFF)
+    assert switch.process(1, broadcast) == [(98, broadcast)]
+    assert switch.process(1, UDP.replace(eth_dst=0x0200_0000_0FFF)) == []
+
+
 def test_output_to_the_in_port_is_dropped_unless_it_is_ofpp_in_port():
     switch = SimSwitch([flow(0, 0, (), [Output(1), Output(2), Output(OFPP_IN_PORT)])], {})
     assert switch.process(1, UDP) == [(2, UDP), (1, UDP)]
