@@ -19,9 +19,12 @@ app = typer.Typer(
 
 
 def _register_areas() -> None:
-    from admin import lab
+    from admin import db, lab
+    from admin.controller import controller
 
+    app.add_typer(db.app, name="db")
     app.add_typer(lab.app, name="lab")
+    app.command()(controller)
 
 
 def main() -> None:
