@@ -163,11 +163,15 @@ def _to_tunnel(vni: int, ofport: int) -> tuple[Action, ...]:
 
 def _pipeline_section() -> Section:
     """Table misses (drop, except ARP_RESPONDER which falls through) and IGMP snooping."""
-    drop_tables = (Table.CLASSIFY, Table.TUNNEL_IN, Table.PORT_SECURITY, Table.L2_LOOKUP, Table.FLOOD)
-    flows = [_flow(table, 0, Category.PIPELINE, ()) for table in drop_tables]
-    flows.append(
-        _flow(Table.ARP_RESPONDER, 0, Category.PIPELINE, (), _goto(Table.L2_LOOKUP))
+    drop_tables = (
+        Table.CLASSIFY,
+        Table.TUNNEL_IN,
+        Table.PORT_SECURITY,
+        Table.L2_LOOKUP,
+        Table.FLOOD,
     )
+    flows = [_flow(table, 0, Category.PIPELINE, ()) for table in drop_tables]
+    flows.append(_flow(Table.ARP_RESPONDER, 0, Category.PIPELINE, (), _goto(Table.L2_LOOKUP)))
     # IGMP from a local port goes to the controller only; the controller checks the source.
     flows.append(
         _flow(
@@ -376,7 +380,9 @@ def _multicast_group(group, network: NetworkView, host_id: int, tunnels: Mapping
     """
     members = [p for p in network.ports if p.id in group.member_port_ids and p.bound]
     local = tuple((Output(p.ofport),) for p in members if p.host_id == host_id)
-    peer_ports = sorted({tunnels[p.host_id] for p in members if p.host_id in tunnels and p.host_id != host_id})
+    peer_ports = sorted(
+        {tunnels[p.host_id] for p in members if p.host_id in tunnels and p.host_id != host_id}
+    )
     from_local = Group(local + tuple(_to_tunnel(network.vni, ofport) for ofport in peer_ports))
     from_tunnel = Group(local)
 

@@ -148,7 +148,9 @@ def load_host_layer(
     return hosts, {h: MappingProxyType(peers) for h, peers in by_host.items()}
 
 
-def load_networks(session: Session, network_ids: Iterable[int] | None = None) -> dict[int, NetworkView]:
+def load_networks(
+    session: Session, network_ids: Iterable[int] | None = None
+) -> dict[int, NetworkView]:
     """Load the given networks (all when `network_ids` is None) with ports and groups.
 
     Four queries whatever the number of networks: networks+subnets, ports, addresses, members.
@@ -161,7 +163,9 @@ def load_networks(session: Session, network_ids: Iterable[int] | None = None) ->
 
     subnets: dict[int, list[IPNetwork]] = defaultdict(list)
     for net_id, cidr in session.execute(
-        select(t.Subnet.network_id, t.Subnet.cidr).where(only(t.Subnet.network_id)).order_by(t.Subnet.id)
+        select(t.Subnet.network_id, t.Subnet.cidr)
+        .where(only(t.Subnet.network_id))
+        .order_by(t.Subnet.id)
     ):
         subnets[net_id].append(cidr)
 
@@ -175,9 +179,7 @@ def load_networks(session: Session, network_ids: Iterable[int] | None = None) ->
 
     ports: dict[int, list[PortView]] = defaultdict(list)
     for row in session.execute(
-        select(
-            t.Port.id, t.Port.name, t.Port.network_id, t.Port.mac, t.Port.host_id, t.Port.ofport
-        )
+        select(t.Port.id, t.Port.name, t.Port.network_id, t.Port.mac, t.Port.host_id, t.Port.ofport)
         .where(only(t.Port.network_id))
         .order_by(t.Port.id)
     ):

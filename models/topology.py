@@ -164,4 +164,6 @@ class Topology:
             )
             self.graph.add_edge(pnode, node, kind="member")
             if bound_here:
-                self.graph.add_edge(pnode, host_node(port.host_id), kind="bound", ofport=port.ofport)
+                self.graph.add_edge(
+                    pnode, host_node(port.host_id), kind="bound", ofport=port.ofport
+                )

@@ -1,0 +1,112 @@
+"""`weft controller`: the long-running service that wires the pieces together.
+
+    change feed ──> Reconciler ──> Fleet ──> SwitchSync per switch ──> OpenFlow bundles
+    (LISTEN/poll)   (StateStore,     ^
+                     compiler)       └── WeftOpenFlowApp (os-ken): connects, replies
+
+Each piece runs on its own thread(s) and talks to the next through a narrow call; this module
+only builds them in order and stops them on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+from sqlalchemy import Engine
+
+from controller.changes import start_feed
+from controller.codec import Codec
+from controller.fleet import Fleet
+from controller.reconciler import Reconciler
+from controller.runner import OpenFlowSettings, start_openflow
+from controller.state import StateStore
+from controller.status import StatusWriter
+from controller.switch import ApplyResult, SwitchSync
+
+log = logging.getLogger(__name__)
+
+
+class ControllerService:
+    def __init__(self, engine: Engine, openflow: OpenFlowSettings, resync_interval: float = 30.0):
+        self.engine = engine
+        self.stop_event = threading.Event()
+        self.store = StateStore(engine)
+        self.status = StatusWriter(engine, self.stop_event)
+        self.reconciler = Reconciler(
+            self.store, self._deliver, self.stop_event, resync_interval=resync_interval
+        )
+        self.fleet = Fleet(
+            Codec(),
+            host_for_datapath=self._host_for_datapath,
+            request_hosts=self.reconciler.request_hosts,
+            on_applied=self._applied,
+            on_connection=self._connection,
+        )
+        self.packet_in_handlers: list = []
+        self._openflow = openflow
+
+    # ------------------------------------------------------------ wiring callbacks
+
+    def _deliver(self, host, config) -> None:
+        self.fleet.deliver(host, config)
+
+    def _host_for_datapath(self, datapath_id: int):
+        with self.store.lock:
+            hosts = list(self.store.snapshot.hosts.values())
+        return next((h for h in hosts if h.datapath_id == datapath_id), None)
+
+    def _applied(self, sync: SwitchSync, result: ApplyResult) -> None:
+        log.info(
+            "switch %s: +%d/-%d flows, +%d/-%d groups in %.1f ms%s",
+            sync.name,
+            result.flows_added,
+            result.flows_deleted,
+            result.groups_added,
+            result.groups_deleted,
+            result.seconds * 1000,
+            " (after connect)" if result.initial else "",
+        )
+        self.status.switch_flows(sync.datapath_id, len(sync.installed_flows or ()))
+
+    def _connection(self, datapath_id: int, address: str, connected: bool, host) -> None:
+        self.status.switch_connection(datapath_id, address, connected)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self.status.start()
+        self.reconciler.start()
+        self.reconciler.ready.wait()
+        start_feed(self.engine, self.reconciler.submit, self.stop_event)
+        start_openflow(self._openflow, self.fleet, self.packet_in_handlers)
+        log.info(
+            "controller up: OpenFlow on %s:%d, %d hosts known",
+            self._openflow.listen_host,
+            self._openflow.listen_port,
+            len(self.store.snapshot.hosts),
+        )
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.status.join(timeout=5)
+
+
+def run_forever(service: ControllerService) -> None:
+    """Run until SIGTERM or SIGINT, then stop cleanly.
+
+    Switches keep their flows when the controller goes (fail_mode=secure), so stopping only
+    has to tidy up our own state. os-ken's threads cannot be joined (hub.kill is a no-op on
+    the native hub), hence the hard exit once our own threads are done.
+    """
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    service.start()
+    stopping.wait()
+    log.info("stopping")
+    service.stop()
+    logging.shutdown()
+    os._exit(0)
