@@ -201,7 +201,7 @@ def _hash(data: bytes, n_bytes: int) -> int:
     return int.from_bytes(blake2b(data, digest_size=n_bytes).digest(), "big")
 
 
-# ---------------------------------------------------------------- groups
+# ---------------------------------------------------------------- groups, and deletes by id
 
 _GROUP_ID_RANGE = OFPG_MAX - GROUP_ID_MARK + 1  # ids GROUP_ID_MARK..OFPG_MAX are usable
 
@@ -232,6 +232,17 @@ def _group_id_of(buckets: bytes) -> int:
 
 def group_delete(group_id: int, xid: int) -> bytes:
     return _header(OFPT_GROUP_MOD, 16, xid) + _GROUP_MOD.pack(OFPGC_DELETE, OFPGT_ALL, group_id)
+
+
+_FLOW_DELETE_LENGTH = 8 + _FLOW_MOD.size + len(_EMPTY_MATCH)
+
+
+def flow_delete(cookie: int, xid: int) -> bytes:
+    """Delete, in every table, exactly the flows whose cookie is `cookie`."""
+    return _header(OFPT_FLOW_MOD, _FLOW_DELETE_LENGTH, xid) + _FLOW_MOD.pack(
+        cookie, 0xFFFF_FFFF_FFFF_FFFF, OFPTT_ALL, OFPFC_DELETE, 0, 0, 0,
+        OFP_NO_BUFFER, OFPP_ANY, OFPG_ANY, 0, 0,
+    ) + _EMPTY_MATCH
 
 
 # ---------------------------------------------------------------- the cache
@@ -299,6 +310,11 @@ class Codec:
         body = _GROUP_MOD.pack(OFPGC_ADD, OFPGT_ALL, gid) + buckets
         return gid, 8 + len(body), body
 
+    # Deletes need no cache; they are here too so that code holding a Codec has the whole
+    # API, and at module level for code that has none.
+    flow_delete = staticmethod(flow_delete)
+    group_delete = staticmethod(group_delete)
+
     def cookie(self, flow: Flow) -> int:
         """WEFT_COOKIE | category << 48 | 48-bit blake2b of (table, priority, match,
         instructions) as encoded: equal flows share a cookie, any change gives a new one."""
@@ -311,17 +327,6 @@ class Codec:
     def group_add(self, group: Group, xid: int) -> bytes:
         _gid, length, body = self._groups(group)
         return _header(OFPT_GROUP_MOD, length, xid) + body
-
-
-_FLOW_DELETE_LENGTH = 8 + _FLOW_MOD.size + len(_EMPTY_MATCH)
-
-
-def flow_delete(cookie: int, xid: int) -> bytes:
-    """Delete, in every table, exactly the flows whose cookie is `cookie`."""
-    return _header(OFPT_FLOW_MOD, _FLOW_DELETE_LENGTH, xid) + _FLOW_MOD.pack(
-        cookie, 0xFFFF_FFFF_FFFF_FFFF, OFPTT_ALL, OFPFC_DELETE, 0, 0, 0,
-        OFP_NO_BUFFER, OFPP_ANY, OFPG_ANY, 0, 0,
-    ) + _EMPTY_MATCH
 
 
 # ---------------------------------------------------------------- bundles and other messages

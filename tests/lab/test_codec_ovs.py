@@ -316,7 +316,7 @@ def test_delete_by_cookie_removes_exactly_that_flow(installed):
     cookie = f"cookie={CODEC.cookie(victim):#x},"
     with OFClient(installed.mgmt("br0")) as client:
         assert_no_errors(client.exchange(
-            codec.flow_delete(CODEC.cookie(victim), client.next_xid())))
+            CODEC.flow_delete(CODEC.cookie(victim), client.next_xid())))
     after = dump_flows(installed, "br0")
     assert after == [line for line in before if not line.lstrip().startswith(cookie)]
     assert len(after) == len(before) - 1
@@ -353,7 +353,7 @@ def test_group_add_and_delete_outside_a_bundle(switch):
         assert_no_errors(client.exchange(CODEC.group_add(group, client.next_xid())))
         assert any(line.strip().startswith(listed) for line in dump_groups(switch, "br0"))
         assert_no_errors(client.exchange(
-            codec.group_delete(codec.group_id(group), client.next_xid())))
+            CODEC.group_delete(codec.group_id(group), client.next_xid())))
     assert not any(line.strip().startswith(listed) for line in dump_groups(switch, "br0"))
 
 
