@@ -1,0 +1,22 @@
+"""The lab: real Open vSwitch hosts, each in its own network namespace, on one machine.
+
+`Lab` is the API (see lab/api.py and docs/lab.md); `require_isolated` is the guard every
+network client calls before connecting (see lab/netns.py).
+"""
+
+from lab.api import Lab, LabStatus
+from lab.errors import CommandError, LabError
+from lab.layout import Host
+from lab.netns import RootNetnsError, require_isolated
+from lab.state import Container
+
+__all__ = [
+    "CommandError",
+    "Container",
+    "Host",
+    "Lab",
+    "LabError",
+    "LabStatus",
+    "RootNetnsError",
+    "require_isolated",
+]

@@ -1,0 +1,133 @@
+"""`weft lab`: build and drive the lab (real OVS hosts in network namespaces).
+
+A thin layer over lab.Lab; docs/lab.md describes the layout. Every command takes --name
+(env WEFT_LAB, default "weft"), so several labs can live side by side. Like every lab
+command, these refuse to run in the machine's root network namespace.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Annotated
+
+import typer
+
+from lab import Lab, LabError
+from lab.layout import DEFAULT_NAME, MAX_HOSTS
+
+app = typer.Typer(help="Real OVS hosts in network namespaces, for tests and demos.",
+                  no_args_is_help=True)
+
+LabName = Annotated[
+    str,
+    typer.Option("--name", envvar="WEFT_LAB", help="Lab name: netns prefix and /run/weft-lab/NAME"),
+]
+
+
+def _reports_errors(command):
+    """Turn the lab's expected failures into one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (LabError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.command()
+@_reports_errors
+def up(
+    hosts: Annotated[int, typer.Option(min=1, max=MAX_HOSTS, help="Number of hosts")] = 3,
+    name: LabName = DEFAULT_NAME,
+) -> None:
+    """Build the lab (after sweeping leftovers of a lab with the same name)."""
+    lab = Lab(name).up(hosts)
+    typer.echo(f"lab {name}: {hosts} hosts up; controller address {lab.controller_ip}, "
+               f"run clients with `weft lab exec ctl -- ...`")
+
+
+@app.command()
+@_reports_errors
+def down(name: LabName = DEFAULT_NAME) -> None:
+    """Remove every process, namespace, link and file of the lab."""
+    Lab(name).down()
+
+
+@app.command()
+@_reports_errors
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    name: LabName = DEFAULT_NAME,
+) -> None:
+    """Hosts (daemons, br-int, ports) and containers."""
+    report = Lab(name).status()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    if not report.up:
+        typer.echo(f"lab {name} is not up")
+        return
+    for host in report.hosts:
+        daemons = " ".join(f"{d}={'up' if alive else 'DOWN'}" for d, alive in host.daemons.items())
+        bridge = f"br-int ports: {' '.join(host.ports) or '-'}" if host.br_int else "no br-int"
+        typer.echo(f"{host.name}  {host.netns}  ovsdb={host.ovsdb_target}  "
+                   f"vtep={host.tunnel_ip}  {daemons}  {bridge}")
+    for entry in report.containers:
+        c = entry.container
+        typer.echo(f"{c.port}  on {c.host}  {c.netns}  {c.veth}  {c.mac}  {' '.join(c.ips)}"
+                   f"{'' if entry.plugged else '  (NOT PLUGGED)'}")
+
+
+@app.command()
+@_reports_errors
+def attach(
+    port: Annotated[str, typer.Argument(help="Logical port name (external_ids:iface-id)")],
+    host: Annotated[str, typer.Option(help="host1, host2, ...")],
+    mac: Annotated[str, typer.Option(help="MAC of the container's eth0")],
+    ip: Annotated[list[str], typer.Option(help="IP/PREFIX, repeatable")],
+    name: LabName = DEFAULT_NAME,
+) -> None:
+    """Create a container and plug it into HOST's br-int (which must exist)."""
+    container = Lab(name).attach(port, host, mac, ip)
+    typer.echo(f"{port}: {container.netns}, {container.veth} on {host}")
+
+
+@app.command()
+@_reports_errors
+def detach(port: str, name: LabName = DEFAULT_NAME) -> None:
+    """Remove a container: its OVS port, veth and namespace."""
+    Lab(name).detach(port)
+
+
+@app.command()
+@_reports_errors
+def restart(
+    host: str,
+    vswitchd_only: Annotated[bool, typer.Option(help="Restart ovs-vswitchd only")] = False,
+    fresh_db: Annotated[bool, typer.Option(help="Start over with an empty database")] = False,
+    name: LabName = DEFAULT_NAME,
+) -> None:
+    """Stop and start a host's OVS daemons; reports containers that lost their port."""
+    lost = Lab(name).restart(host, vswitchd_only=vswitchd_only, fresh_db=fresh_db)
+    if lost:
+        typer.echo(f"containers without an OVS port now: {' '.join(lost)}")
+
+
+@app.command("exec")
+@_reports_errors
+def exec_(
+    target: Annotated[str, typer.Argument(help="ctl, a host name, or a container's port")],
+    command: Annotated[list[str], typer.Argument(help="Command and arguments, after --")],
+    name: LabName = DEFAULT_NAME,
+) -> None:
+    """Run a command in TARGET's namespace, with this terminal's stdio and exit status.
+
+    In a host, plain `ovs-vsctl show` / `ovs-appctl dpif/show` reach that host's daemons.
+    """
+    result = Lab(name).exec(target, command, check=False, capture=False, timeout=None)
+    raise typer.Exit(result.returncode)

@@ -1,0 +1,177 @@
+"""Network namespaces: the root-namespace guard, and running commands inside lab namespaces.
+
+The machine's root namespace has a route off the machine, so a client started there by
+mistake talks to addresses that belong to someone else. Two checks prevent that:
+
+- `require_isolated()` raises if the *calling process* is in the root namespace. Every
+  command the lab runs goes through `run()`/`popen()` here, which call it first; the
+  controller and the OVSDB manager call it themselves before opening a connection.
+- `require_lab_netns(name)` raises if a *target* namespace is the root one, so nothing the
+  lab starts "inside host1" can land in the root namespace through a stale or bad mount.
+
+Both compare network-namespace inode numbers with PID 1's, which is always in the root one.
+Some sandboxes close PID 1's /proc entry even to root; kthreadd (PID 2, a kernel thread, so
+always in the initial namespaces) stands in then. If neither can be read, the guard refuses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from lab import procs
+from lab.errors import CommandError, LabError
+
+NETNS_DIR = Path("/run/netns")
+OWN_NETNS = Path("/proc/self/ns/net")
+
+
+class RootNetnsError(LabError):
+    """Refused: this would run something in the machine's root network namespace."""
+
+
+def netns_inode(path: str | os.PathLike) -> int:
+    """Inode number identifying the network namespace at `path` (/proc/PID/ns/net or a mount)."""
+    return os.stat(path).st_ino
+
+
+def root_netns_path() -> Path:
+    """A path to the machine's root network namespace: PID 1's, or kthreadd's."""
+    init = Path("/proc/1/ns/net")
+    try:
+        os.stat(init)
+        return init
+    except PermissionError:
+        pass
+    with contextlib.suppress(OSError):
+        if Path("/proc/2/comm").read_text().strip() == "kthreadd":
+            return Path("/proc/2/ns/net")
+    raise RootNetnsError("cannot tell which network namespace is the root one: refusing")
+
+
+def root_netns_inode() -> int:
+    return netns_inode(root_netns_path())
+
+
+def in_root_netns() -> bool:
+    """True if the calling process shares the machine's (PID 1's) network namespace."""
+    return netns_inode(OWN_NETNS) == root_netns_inode()
+
+
+def require_isolated() -> None:
+    """The guard: raise RootNetnsError if the calling process is in the root namespace."""
+    if in_root_netns():
+        raise RootNetnsError(
+            "refusing to run in the root network namespace: start this inside an isolated one, "
+            "e.g. `unshare --net sh -c 'ip link set lo up && <command>'`, or inside a lab "
+            "namespace (`weft lab exec ctl -- <command>`)"
+        )
+
+
+def require_lab_netns(netns: str) -> None:
+    """Raise unless `netns` exists and is not the root namespace."""
+    try:
+        inode = netns_inode(NETNS_DIR / netns)
+    except FileNotFoundError:
+        raise LabError(f"network namespace {netns} does not exist") from None
+    if inode == root_netns_inode():
+        raise RootNetnsError(f"network namespace {netns} is the root namespace: refusing")
+
+
+def inside(netns: str, argv: Sequence[str]) -> list[str]:
+    """`argv` wrapped to run inside `netns` (checked: never the root namespace)."""
+    require_lab_netns(netns)
+    return ["ip", "netns", "exec", netns, *argv]
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    netns: str | None = None,
+    check: bool = True,
+    capture: bool = True,
+    timeout: float | None = 30,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run `argv` to completion, inside `netns` if given, else in the caller's namespace.
+
+    With `check`, a non-zero exit or a timeout raises CommandError carrying stderr.
+    """
+    require_isolated()
+    full = inside(netns, argv) if netns else list(argv)
+    try:
+        proc = subprocess.run(
+            full, capture_output=capture, text=True, timeout=timeout, input=input,
+            env=None if env is None else {**os.environ, **env},
+        )
+    except subprocess.TimeoutExpired as exc:
+        if check:
+            raise CommandError(full, None, f"no answer within {timeout} s") from None
+        return subprocess.CompletedProcess(full, -9, exc.stdout or "", exc.stderr or "")
+    if check and proc.returncode != 0:
+        raise CommandError.from_completed(proc)
+    return proc
+
+
+def popen(
+    argv: Sequence[str], *, netns: str, env: Mapping[str, str] | None = None, **kwargs
+) -> subprocess.Popen:
+    """Start `argv` inside `netns` without waiting (`ip netns exec` execs, so the pid is argv's)."""
+    require_isolated()
+    return subprocess.Popen(
+        inside(netns, argv), env=None if env is None else {**os.environ, **env}, **kwargs
+    )
+
+
+def existing() -> list[str]:
+    """Names of all named network namespaces on the machine."""
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
+def add(names: Iterable[str]) -> None:
+    """Create named namespaces, in one `ip` process."""
+    ip_batch(f"netns add {name}" for name in names)
+
+
+def delete(names: Iterable[str]) -> None:
+    """Stop every process inside the named namespaces, then delete them (one `ip` process,
+    going on past errors). A namespace with a live process would survive `ip netns del`,
+    invisibly, with all its interfaces."""
+    names = list(names)
+    procs.stop(processes_inside(names))
+    ip_batch((f"netns del {name}" for name in names), force=True)
+
+
+def processes_inside(names: Iterable[str]) -> set[int]:
+    """Pids of the processes whose network namespace is one of the named ones. A name bound
+    to the root namespace by mistake is ignored: its processes are the whole machine's."""
+    inodes = set()
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            inodes.add(netns_inode(NETNS_DIR / name))
+    inodes.discard(root_netns_inode())
+    return {p.pid for p in procs.scan() if p.netns_inode in inodes} if inodes else set()
+
+
+def ip_batch(lines: Iterable[str], *, netns: str | None = None, force: bool = False) -> None:
+    """Run many `ip` commands in one process, inside `netns` (via `ip -n`) if given.
+
+    `force` goes on past failing lines and does not raise.
+    """
+    script = "".join(f"{line}\n" for line in lines)
+    if not script:
+        return
+    argv = ["ip"]
+    if netns:
+        require_lab_netns(netns)
+        argv += ["-n", netns]
+    if force:
+        argv.append("-force")
+    run([*argv, "-batch", "-"], input=script, check=not force)
