@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from os_ken.ofproto import ofproto_v1_4 as ofp
 from os_ken.ofproto import ofproto_v1_4_parser as parser
 from os_ken.ofproto.ofproto_protocol import ProtocolDesc
@@ -302,3 +304,66 @@ def test_packet_out(in_port, actions):
         actions=[osken_action(a) for a in actions], data=data,
     )
     assert codec.packet_out(11, in_port, actions, data) == serialised(expected, 11)
+
+
+# ---------------------------------------------------------------- random flows
+
+
+def _field_values(field: str):
+    return st.integers(0, (1 << (8 * FIELDS[field].n_bytes)) - 1)
+
+
+@st.composite
+def random_matches(draw):
+    """Up to 6 random fields, exact or masked, with their prerequisites; a field whose
+    prerequisites contradict those of an earlier one (ARP after IPv4) is left out."""
+    fields, required = {}, {}
+    for name in draw(st.lists(st.sampled_from(list(FIELDS)), unique=True, max_size=6)):
+        prerequisites = FIELDS[name].prerequisites
+        if any(required.get(p, allowed[0]) not in allowed for p, allowed in prerequisites):
+            continue
+        for p, allowed in prerequisites:
+            required.setdefault(p, draw(st.sampled_from(allowed)))
+        value = draw(_field_values(name))
+        fields[name] = (value, draw(_field_values(name))) if draw(st.booleans()) else value
+    return match(**{**fields, **required})  # prerequisites win over random values
+
+
+@st.composite
+def random_actions(draw):
+    field = draw(st.sampled_from(list(FIELDS)))
+    same_width = [f for f in FIELDS if FIELDS[f].n_bytes == FIELDS[field].n_bytes]
+    return draw(st.one_of(
+        st.builds(Output, st.integers(0, 2**32 - 1), st.integers(0, 0xFFFF)),
+        _field_values(field).map(lambda v: SetField(field, v)),
+        st.sampled_from(same_width).map(lambda dst: Move(field, dst)),
+        st.integers(0, 2**32 - 1).map(ToGroup),
+    ))
+
+
+@st.composite
+def random_flows(draw):
+    instructions = []
+    if draw(st.booleans()):
+        instructions.append(ApplyActions(tuple(draw(st.lists(random_actions(), max_size=5)))))
+    if draw(st.booleans()):
+        instructions.append(WriteMetadata(draw(st.integers(0, 2**64 - 1)),
+                                          draw(st.integers(0, 2**64 - 1))))
+    if draw(st.booleans()):
+        instructions.append(GotoTable(draw(st.integers(0, 254))))
+    return Flow(draw(st.integers(0, 254)), draw(st.integers(0, 0xFFFF)), draw(random_matches()),
+                tuple(instructions), draw(st.integers(0, 255)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_flows(), st.integers(0, 2**32 - 1))
+def test_random_flows(flow, xid):
+    assert_flow_bytes_equal(flow, xid)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(random_actions(), max_size=4).map(tuple), max_size=4))
+def test_random_groups(buckets):
+    group = Group(tuple(buckets))
+    expected = serialised(osken_group_mod(ofp.OFPGC_ADD, codec.group_id(group), group), 1)
+    assert codec.Codec().group_add(group, 1) == expected
