@@ -258,7 +258,9 @@ class Fabric:
                 if (peer, name) not in self._port_towards:
                     raise ValueError(f"{peer!r} has no tunnel back to {name!r}")
 
-    def send(self, host: str, in_port: int, packet: Mapping[str, object]):
+    def send(
+        self, host: str, in_port: int, packet: Mapping[str, object]
+    ) -> list[tuple[str, int, Packet]]:
         """Every (host, port, packet) delivered anywhere when `packet` enters `host` on
         `in_port`. Raises LoopError when a packet comes back to a switch and port it already
         entered unchanged (it would go round forever) or crosses more than max_hops tunnels.
