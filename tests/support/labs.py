@@ -38,7 +38,12 @@ def _root_links() -> set[str]:
     return {line.split(":")[0].strip() for line in lines}
 
 
-def leftovers(name: str, root_links_before: set[str] = frozenset()) -> list[str]:
+# Taken when pytest loads this plugin, before any lab exists: links a lab leaks into the root
+# namespace are those with lab-like names that were not there then.
+ROOT_LINKS_AT_START = _root_links()
+
+
+def leftovers(name: str) -> list[str]:
     """Everything of lab `name` still on the machine, described; empty means clean."""
     lab_dir = f"/run/weft-lab/{name}"
     found = [f"netns {ns}" for ns in _named_netns() if ns.startswith(f"{name}-")]
@@ -47,7 +52,7 @@ def leftovers(name: str, root_links_before: set[str] = frozenset()) -> list[str]
         found.append(f"directory {lab_dir}")
     mounts = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {m}" for m in re.findall(rf"/run/netns/{re.escape(name)}-\S+", mounts)]
-    found += [f"root-namespace link {link}" for link in _root_links() - set(root_links_before)
+    found += [f"root-namespace link {link}" for link in _root_links() - ROOT_LINKS_AT_START
               if re.fullmatch(r"(u|m|c)[0-9]+|eth[01]|mgmt0|br-(phy|int|ul|mg)|ovs-netdev", link)]
     return found
 
@@ -75,7 +80,6 @@ def make_lab():
     """Factory: `make_lab(hosts=2)` -> a Lab that is up. Torn down after the test, which
     fails if anything of it is left behind."""
     labs: list[Lab] = []
-    links_before = _root_links()
 
     def make(hosts: int = 2) -> Lab:
         lab = Lab(unique_lab_name())
@@ -85,17 +89,19 @@ def make_lab():
     yield make
     for lab in labs:
         lab.down()
-    left = [item for lab in labs for item in leftovers(lab.name, links_before)]
+    left = [item for lab in labs for item in leftovers(lab.name)]
     assert not left, f"lab teardown left: {left}"
 
 
-def create_br_int(lab: Lab) -> None:
-    """What the OVSDB manager will do: br-int and one VXLAN port per peer host."""
-    hosts = lab.hosts
-    for host in hosts:
+def create_br_int(lab: Lab, hosts: Sequence[str] | None = None) -> None:
+    """What the OVSDB manager will do: br-int and one VXLAN port per peer host, on `hosts`
+    (names; default: every host)."""
+    for host in lab.hosts:
+        if hosts is not None and host.name not in hosts:
+            continue
         tunnels = [
             arg
-            for peer in hosts
+            for peer in lab.hosts
             if peer != host
             for arg in (
                 "--", "add-port", "br-int", f"vx{peer.index}",
