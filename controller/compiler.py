@@ -342,7 +342,7 @@ class _Flooding:
         selectors = [
             (100, {"eth_dst": BROADCAST}),
             (90, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_LINK_LOCAL_MULTICAST}),
-            (90, {"eth_dst": IPV6_MULTICAST_MAC}),
+            (85, {"eth_dst": IPV6_MULTICAST_MAC}),
         ]
         if network.unregistered_multicast == "flood":
             selectors.append((70, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_MULTICAST}))
@@ -394,7 +394,7 @@ def _multicast_group(group, network: NetworkView, host_id: int, tunnels: Mapping
     if address.version == 4:
         fields, priority = {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": address}, 80
     else:
-        # Above the IPv6 multicast flood (90): a registered group is replicated, not flooded.
+        # Above the IPv6 multicast flood (85): a registered group is replicated, not flooded.
         fields, priority = {"eth_type": ETH_TYPE_IPV6, "ipv6_dst": address}, 95
     flows = _by_ingress(network.vni, priority, Category.MULTICAST, fields, send)
     return flows, [from_local, from_tunnel]
