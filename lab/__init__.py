@@ -7,7 +7,7 @@ network client calls before connecting (see lab/netns.py).
 from lab.api import Lab, LabStatus
 from lab.errors import CommandError, LabError
 from lab.layout import Host
-from lab.netns import RootNetnsError, require_isolated
+from lab.netns import NotIsolatedError, require_isolated
 from lab.state import Container
 
 __all__ = [
@@ -17,6 +17,6 @@ __all__ = [
     "Lab",
     "LabError",
     "LabStatus",
-    "RootNetnsError",
+    "NotIsolatedError",
     "require_isolated",
 ]

@@ -83,7 +83,7 @@ class LabStatus:
 class Lab:
     """One lab, by name. Two labs with different names never touch each other.
 
-    Refuses (RootNetnsError) to be used from the machine's root network namespace.
+    Refuses (NotIsolatedError) to be used from the machine's root network namespace.
     """
 
     controller_ip = CONTROLLER_IP

@@ -3,15 +3,18 @@
 The machine's root namespace has a route off the machine, so a client started there by
 mistake talks to addresses that belong to someone else. Two checks prevent that:
 
-- `require_isolated()` raises if the *calling process* is in the root namespace. Every
-  command the lab runs goes through `run()`/`popen()` here, which call it first; the
-  controller and the OVSDB manager call it themselves before opening a connection.
+- `require_isolated()` raises if the *calling process* is in the root namespace, or in any
+  namespace with a default route (a shell may sit outside PID 1's namespace and still have a
+  way out). Every command the lab runs goes through `run()`/`popen()` here, which call it
+  first; the controller and the OVSDB manager call it themselves before connecting. Lab
+  namespaces never have a default route; a fresh `unshare --net` one has only `lo`.
 - `require_lab_netns(name)` raises if a *target* namespace is the root one, so nothing the
   lab starts "inside host1" can land in the root namespace through a stale or bad mount.
 
-Both compare network-namespace inode numbers with PID 1's, which is always in the root one.
-Some sandboxes close PID 1's /proc entry even to root; kthreadd (PID 2, a kernel thread, so
-always in the initial namespaces) stands in then. If neither can be read, the guard refuses.
+The root namespace is recognised by its inode number, compared with PID 1's. Some sandboxes
+close PID 1's /proc entry even to root; kthreadd (PID 2, a kernel thread, so always in the
+initial namespaces) stands in then. If neither can be read, the guard refuses. Everything
+here reads /proc and opens no connection.
 """
 
 from __future__ import annotations
@@ -29,8 +32,11 @@ NETNS_DIR = Path("/run/netns")
 OWN_NETNS = Path("/proc/self/ns/net")
 
 
-class RootNetnsError(LabError):
-    """Refused: this would run something in the machine's root network namespace."""
+class NotIsolatedError(LabError):
+    """Refused: this would run something where traffic can leave the machine."""
+
+
+RTF_UP, RTF_REJECT = 0x1, 0x200
 
 
 def netns_inode(path: str | os.PathLike) -> int:
@@ -49,7 +55,7 @@ def root_netns_path() -> Path:
     with contextlib.suppress(OSError):
         if Path("/proc/2/comm").read_text().strip() == "kthreadd":
             return Path("/proc/2/ns/net")
-    raise RootNetnsError("cannot tell which network namespace is the root one: refusing")
+    raise NotIsolatedError("cannot tell which network namespace is the root one: refusing")
 
 
 def root_netns_inode() -> int:
@@ -61,14 +67,38 @@ def in_root_netns() -> bool:
     return netns_inode(OWN_NETNS) == root_netns_inode()
 
 
+def default_routes() -> list[str]:
+    """Interfaces of the calling process's usable IPv4 and IPv6 default routes."""
+    found = []
+    with open("/proc/self/net/route") as table:
+        for fields in (line.split() for line in table.readlines()[1:]):
+            iface, destination, flags, mask = fields[0], fields[1], int(fields[3], 16), fields[7]
+            if destination == mask == "00000000" and flags & RTF_UP:
+                found.append(iface)
+    with open("/proc/self/net/ipv6_route") as table:
+        for fields in (line.split() for line in table):
+            destination, length, flags, iface = fields[0], fields[1], int(fields[8], 16), fields[9]
+            # (a fresh namespace has an "unreachable ::/0" on lo: RTF_REJECT)
+            usable = flags & RTF_UP and not flags & RTF_REJECT
+            if int(destination, 16) == 0 and length == "00" and usable:
+                found.append(iface)
+    return found
+
+
 def require_isolated() -> None:
-    """The guard: raise RootNetnsError if the calling process is in the root namespace."""
+    """The guard: raise NotIsolatedError if the calling process is in the root namespace or
+    has a default route, i.e. a way off the machine."""
     if in_root_netns():
-        raise RootNetnsError(
-            "refusing to run in the root network namespace: start this inside an isolated one, "
-            "e.g. `unshare --net sh -c 'ip link set lo up && <command>'`, or inside a lab "
-            "namespace (`weft lab exec ctl -- <command>`)"
-        )
+        where = "the root network namespace"
+    elif routes := default_routes():
+        where = f"a network namespace with a default route (via {', '.join(routes)})"
+    else:
+        return
+    raise NotIsolatedError(
+        f"refusing to run in {where}: start this inside an isolated one, e.g. "
+        "`unshare --net sh -c 'ip link set lo up && <command>'`, or inside a lab namespace "
+        "(`weft lab exec ctl -- <command>`)"
+    )
 
 
 def require_lab_netns(netns: str) -> None:
@@ -78,7 +108,7 @@ def require_lab_netns(netns: str) -> None:
     except FileNotFoundError:
         raise LabError(f"network namespace {netns} does not exist") from None
     if inode == root_netns_inode():
-        raise RootNetnsError(f"network namespace {netns} is the root namespace: refusing")
+        raise NotIsolatedError(f"network namespace {netns} is the root namespace: refusing")
 
 
 def inside(netns: str, argv: Sequence[str]) -> list[str]:
@@ -150,14 +180,20 @@ def delete(names: Iterable[str]) -> None:
 
 
 def processes_inside(names: Iterable[str]) -> set[int]:
-    """Pids of the processes whose network namespace is one of the named ones. A name bound
-    to the root namespace by mistake is ignored: its processes are the whole machine's."""
-    inodes = set()
+    """Pids of the processes whose network namespace is one of the named ones."""
+    found = inodes(names)
+    return {p.pid for p in procs.scan() if p.netns_inode in found} if found else set()
+
+
+def inodes(names: Iterable[str]) -> set[int]:
+    """Inodes of the named namespaces that exist. A name bound to the root namespace by
+    mistake is left out: its processes are the whole machine's, never the lab's."""
+    found = set()
     for name in names:
         with contextlib.suppress(FileNotFoundError):
-            inodes.add(netns_inode(NETNS_DIR / name))
-    inodes.discard(root_netns_inode())
-    return {p.pid for p in procs.scan() if p.netns_inode in inodes} if inodes else set()
+            found.add(netns_inode(NETNS_DIR / name))
+    found.discard(root_netns_inode())
+    return found
 
 
 def ip_batch(lines: Iterable[str], *, netns: str | None = None, force: bool = False) -> None:

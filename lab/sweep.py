@@ -40,7 +40,7 @@ def _lab_namespaces(layout: Layout) -> list[str]:
 
 def _lab_processes(layout: Layout, spawned: list[Spawned]) -> set[int]:
     marker = f"{layout.dir}/"
-    pids = {p.pid for p in procs.scan() if marker in p.cmdline}
-    pids |= netns.processes_inside(_lab_namespaces(layout))
+    namespaces = netns.inodes(_lab_namespaces(layout))
+    pids = {p.pid for p in procs.scan() if p.netns_inode in namespaces or marker in p.cmdline}
     pids |= {s.pid for s in spawned if procs.start_time(s.pid) == s.start_time}
     return {pid for pid in pids if procs.is_running(pid)}
