@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-from lab import containers, netns, network, ovs, procs
+from lab import containers, netns, network, ovs, parallel, procs
 from lab.errors import LabError
 from lab.layout import (
     CONTROLLER_IP,
@@ -35,49 +33,8 @@ from lab.layout import (
     is_host_name,
 )
 from lab.state import Container, LabState, Spawned, StateFile
+from lab.status import LabStatus, collect_status
 from lab.sweep import sweep
-
-# Hosts are started in parallel; the work is mostly waiting for short-lived processes.
-MAX_PARALLEL = 16
-STATUS_TIMEOUT = 3
-
-
-@dataclass(frozen=True)
-class HostStatus:
-    name: str
-    netns: str
-    mgmt_ip: str
-    tunnel_ip: str
-    ovsdb_target: str
-    rundir: str
-    daemons: dict[str, bool]  # daemon name -> running
-    br_int: bool
-    ports: list[str]  # br-int's ports
-
-
-@dataclass(frozen=True)
-class ContainerStatus:
-    container: Container
-    plugged: bool  # its veth is a port of its host's br-int right now
-
-
-@dataclass(frozen=True)
-class LabStatus:
-    name: str
-    up: bool
-    dir: str
-    ctl_netns: str
-    controller_ip: str
-    hosts: list[HostStatus]
-    containers: list[ContainerStatus]
-
-    def to_dict(self) -> dict:
-        """JSON-ready; each container is flattened to its fields plus "plugged"."""
-        data = asdict(self)
-        data["containers"] = [
-            {**c["container"], "plugged": c["plugged"]} for c in data["containers"]
-        ]
-        return data
 
 
 class Lab:
@@ -160,9 +117,8 @@ class Lab:
         network.create(self.ctl_netns, hosts)
         ovs.create_empty_db(self._empty_db)
         start = partial(network.start_host, ctl_netns=self.ctl_netns, empty_db=self._empty_db)
-        with ThreadPoolExecutor(min(MAX_PARALLEL, len(hosts))) as pool:
-            list(pool.map(start, hosts))
-            list(pool.map(self._preload_tunnel_neighbours, hosts))
+        parallel.each(start, hosts)
+        parallel.each(self._preload_tunnel_neighbours, hosts)
 
     @property
     def _empty_db(self) -> Path:
@@ -226,22 +182,22 @@ class Lab:
         try:
             containers.plug(target, container)
         except BaseException:
-            self._forget(container)
+            self._remove(container)
             raise
         return container
 
     def detach(self, port: str) -> None:
         """Remove the container's OVS port, veth and namespace."""
-        container = self.container(port)
+        self._remove(self.container(port))
+
+    def _remove(self, container: Container) -> None:
+        """Undo `attach`, as far as it got."""
         try:
             containers.unplug(self.host(container.host), container)
         finally:
-            self._forget(container)
-
-    def _forget(self, container: Container) -> None:
-        netns.delete([container.netns])
-        with self._state.update() as state:
-            state.containers.pop(container.port, None)
+            netns.delete([container.netns])
+            with self._state.update() as state:
+                state.containers.pop(container.port, None)
 
     # ---------------------------------------------------------------- running things
 
@@ -299,7 +255,7 @@ class Lab:
 
     def vsctl(self, host: str, *args: str, timeout: float = ovs.CLIENT_TIMEOUT) -> str:
         """ovs-vsctl against the host's database (unix socket); returns stdout."""
-        return self._client(host, ovs.vsctl_argv(self.host(host), *args, timeout=timeout))
+        return self.exec(host, ovs.vsctl_argv(self.host(host), *args, timeout=timeout)).stdout
 
     def ofctl(
         self, host: str, command: str, *args: str, bridge: str = INT_BRIDGE,
@@ -312,10 +268,7 @@ class Lab:
 
     def appctl(self, host: str, *args: str, daemon: str = ovs.VSWITCHD) -> str:
         """ovs-appctl to one of the host's daemons; returns stdout."""
-        return self._client(host, ovs.appctl_argv(self.host(host), *args, daemon=daemon))
-
-    def _client(self, host: str, argv: list[str]) -> str:
-        return self.exec(host, argv).stdout
+        return self.exec(host, ovs.appctl_argv(self.host(host), *args, daemon=daemon)).stdout
 
     def ping(self, source: str, destination: str, count: int = 1, deadline: float = 5) -> bool:
         """True if `count` echo replies reach `source` (any target) within `deadline` seconds.
@@ -328,29 +281,4 @@ class Lab:
     def status(self) -> LabStatus:
         """What is running now: per host its daemons, br-int and br-int's ports; per
         container whether its port is still plugged."""
-        hosts = self.hosts
-        with ThreadPoolExecutor(min(MAX_PARALLEL, max(len(hosts), 1))) as pool:
-            host_status = list(pool.map(self._host_status, hosts))
-        plugged = {(h.name, port) for h in host_status for port in h.ports}
-        return LabStatus(
-            name=self.name, up=self.is_up, dir=str(self.dir), ctl_netns=self.ctl_netns,
-            controller_ip=self.controller_ip, hosts=host_status,
-            containers=[
-                ContainerStatus(c, (c.host, c.veth) in plugged) for c in self.containers
-            ],
-        )
-
-    def _host_status(self, host: Host) -> HostStatus:
-        daemons = {
-            d: ovs.daemon_pid(host, d) is not None for d in (ovs.OVSDB_SERVER, ovs.VSWITCHD)
-        }
-        bridges, ports = [], []
-        if daemons[ovs.OVSDB_SERVER]:
-            bridges = self.vsctl(host.name, "list-br", timeout=STATUS_TIMEOUT).split()
-        if INT_BRIDGE in bridges:
-            ports = self.vsctl(host.name, "list-ports", INT_BRIDGE, timeout=STATUS_TIMEOUT).split()
-        return HostStatus(
-            name=host.name, netns=host.netns, mgmt_ip=host.mgmt_ip, tunnel_ip=host.tunnel_ip,
-            ovsdb_target=host.ovsdb_target, rundir=str(host.rundir), daemons=daemons,
-            br_int=INT_BRIDGE in bridges, ports=ports,
-        )
+        return collect_status(self)

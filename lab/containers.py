@@ -83,9 +83,9 @@ def _nodad(ip: str) -> str:
 
 
 def unplug(host: Host, container: Container) -> None:
-    """Remove the OVS port (if the database still has it), then the namespace and its veth."""
+    """Remove the container's OVS port, if the host's database is up and still has it.
+    (Deleting the container's namespace then removes the veth pair.)"""
     if ovs.daemon_pid(host, ovs.OVSDB_SERVER) is not None:
         netns.run(
             ovs.vsctl_argv(host, "--if-exists", "del-port", container.veth), netns=host.netns
         )
-    netns.delete([container.netns])
