@@ -47,19 +47,22 @@ def test_down_leaves_nothing(busy_lab):
 
 
 def test_down_after_a_crash(busy_lab):
-    """Daemons SIGKILLed (stale pidfiles and sockets), a container namespace deleted under
-    a live process (the namespace lives on invisibly), the state file lost."""
-    for pid in _daemon_pids(busy_lab):
-        os.kill(pid, signal.SIGKILL)
+    """host1's daemons SIGKILLed (stale pidfiles and sockets); host2's namespace and a
+    container's deleted under live processes (such namespaces live on, invisibly)."""
+    host1, host2 = busy_lab.host("host1"), busy_lab.host("host2")
+    for daemon in (ovs.OVSDB_SERVER, ovs.VSWITCHD):
+        os.kill(int(host1.pidfile(daemon).read_text()), signal.SIGKILL)
+    orphans = [int(host2.pidfile(d).read_text()) for d in (ovs.OVSDB_SERVER, ovs.VSWITCHD)]
     container = busy_lab.container("a")
-    subprocess.run(["ip", "netns", "del", container.netns], check=True)
-    assert container.netns not in os.listdir("/run/netns")
-    spawned = busy_lab._state.read().spawned
-    assert all(procs.is_running(s.pid) for s in spawned)
+    for namespace in (host2.netns, container.netns):
+        subprocess.run(["ip", "netns", "del", namespace], check=True)
+        assert namespace not in os.listdir("/run/netns")
+    orphans += [s.pid for s in busy_lab._state.read().spawned]
+    assert all(procs.is_running(pid) for pid in orphans)
 
     busy_lab.down()
     assert leftovers(busy_lab.name) == []
-    assert not any(procs.is_running(s.pid) for s in spawned)
+    assert not any(procs.is_running(pid) for pid in orphans)
 
 
 def test_down_without_state_file(busy_lab):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import Container, Lab
+from lab import Container, Lab, netns
 
 _serial = itertools.count(1)
 VNI = 100
@@ -33,8 +33,10 @@ def unique_lab_name() -> str:
 
 
 def _root_links() -> set[str]:
-    """Interfaces of the machine's root namespace, read from /proc (no connection made)."""
-    lines = Path("/proc/1/net/dev").read_text().splitlines()[2:]
+    """Interfaces of the machine's root namespace, read from /proc/<PID 1 or 2>/net/dev (a
+    file read, no connection made)."""
+    process_dir = netns.root_netns_path().parent.parent
+    lines = (process_dir / "net" / "dev").read_text().splitlines()[2:]
     return {line.split(":")[0].strip() for line in lines}
 
 
