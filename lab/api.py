@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 
@@ -243,6 +244,11 @@ class Lab:
         with self._state.update() as state:
             state.spawned.append(record)
         return process
+
+    def entered(self, target: str) -> AbstractContextManager[None]:
+        """`with lab.entered("ctl"):` runs the block's network calls in `target`'s namespace
+        (this thread only); connections opened there keep working after the block."""
+        return netns.entered(self._resolve(target)[0])
 
     def _resolve(self, target: str) -> tuple[str, dict[str, str] | None]:
         """(netns, extra environment) of "ctl", a host name, or a container's port name."""

@@ -3,8 +3,9 @@
 The machine's root namespace has a route off the machine, so a client started there by
 mistake talks to addresses that belong to someone else. Two checks prevent that:
 
-- `require_isolated()` raises if the *calling process* is in the root namespace, or in any
-  namespace with a default route (a shell may sit outside PID 1's namespace and still have a
+- `require_isolated()` raises if the *caller* (the calling thread, which is the whole
+  process unless it used `entered()`) is in the root namespace, or in any namespace with a
+  default route (a shell may sit outside PID 1's namespace and still have a
   way out). Every command the lab runs goes through `run()`/`popen()` here, which call it
   first; the controller and the OVSDB manager call it themselves before connecting. Lab
   namespaces never have a default route; a fresh `unshare --net` one has only `lo`.
@@ -20,16 +21,21 @@ here reads /proc and opens no connection.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from lab import procs
 from lab.errors import CommandError, LabError
 
 NETNS_DIR = Path("/run/netns")
-OWN_NETNS = Path("/proc/self/ns/net")
+# The calling *thread's* namespace: setns() (see entered()) switches one thread only.
+OWN_NETNS = Path("/proc/thread-self/ns/net")
+OWN_ROUTES = Path("/proc/thread-self/net")
+CLONE_NEWNET = 0x40000000
 
 
 class NotIsolatedError(LabError):
@@ -63,19 +69,19 @@ def root_netns_inode() -> int:
 
 
 def in_root_netns() -> bool:
-    """True if the calling process shares the machine's (PID 1's) network namespace."""
+    """True if the calling thread is in the machine's (PID 1's) network namespace."""
     return netns_inode(OWN_NETNS) == root_netns_inode()
 
 
 def default_routes() -> list[str]:
-    """Interfaces of the calling process's usable IPv4 and IPv6 default routes."""
+    """Interfaces of the calling thread's usable IPv4 and IPv6 default routes."""
     found = []
-    with open("/proc/self/net/route") as table:
+    with open(OWN_ROUTES / "route") as table:
         for fields in (line.split() for line in table.readlines()[1:]):
             iface, destination, flags, mask = fields[0], fields[1], int(fields[3], 16), fields[7]
             if destination == mask == "00000000" and flags & RTF_UP:
                 found.append(iface)
-    with open("/proc/self/net/ipv6_route") as table:
+    with open(OWN_ROUTES / "ipv6_route") as table:
         for fields in (line.split() for line in table):
             destination, length, flags, iface = fields[0], fields[1], int(fields[8], 16), fields[9]
             # (a fresh namespace has an "unreachable ::/0" on lo: RTF_REJECT)
@@ -86,7 +92,7 @@ def default_routes() -> list[str]:
 
 
 def require_isolated() -> None:
-    """The guard: raise NotIsolatedError if the calling process is in the root namespace or
+    """The guard: raise NotIsolatedError if the calling thread is in the root namespace or
     has a default route, i.e. a way off the machine."""
     if in_root_netns():
         where = "the root network namespace"
@@ -109,6 +115,33 @@ def require_lab_netns(netns: str) -> None:
         raise LabError(f"network namespace {netns} does not exist") from None
     if inode == root_netns_inode():
         raise NotIsolatedError(f"network namespace {netns} is the root namespace: refusing")
+
+
+@contextmanager
+def entered(netns: str) -> Iterator[None]:
+    """Move the calling thread into `netns` for the duration of the block.
+
+    Sockets keep the namespace they were created in, and threads started inside the block
+    inherit it: a test can open an OVSDB or OpenFlow connection from the ctl namespace and
+    keep using it afterwards. Only this thread moves; the process stays where it was.
+    """
+    require_lab_netns(netns)
+    with open(OWN_NETNS) as home, open(NETNS_DIR / netns) as target:
+        _setns(target.fileno())
+        try:
+            yield
+        finally:
+            _setns(home.fileno())
+
+
+def _setns(fd: int) -> None:
+    """setns(2) (os.setns only exists from Python 3.12)."""
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"setns: {os.strerror(error)}")
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def inside(netns: str, argv: Sequence[str]) -> list[str]:

@@ -3,8 +3,12 @@ wired as PLATFORM.md says userspace VXLAN needs."""
 
 from __future__ import annotations
 
+import json
+import socket
+
 import pytest
 
+from lab import netns
 from lab.layout import Layout
 
 pytestmark = pytest.mark.lab
@@ -21,6 +25,23 @@ def test_every_host_answers_ovsdb_over_tcp_from_ctl(make_lab):
             "get", "Open_vSwitch", ".", "external_ids:system-id",
         ])
         assert answer.stdout.strip() == host.name
+
+
+def test_a_test_can_connect_from_ctl_in_process(make_lab):
+    """`entered("ctl")` moves this thread only while connecting; the socket stays in ctl."""
+    lab = make_lab(hosts=1)
+    host, home = lab.host("host1"), netns.netns_inode(netns.OWN_NETNS)
+    ctl = netns.netns_inode(netns.NETNS_DIR / lab.ctl_netns)
+    with pytest.raises(OSError):  # the test's own namespace has no way to the lab
+        socket.create_connection((host.mgmt_ip, 6640), timeout=2)
+    with lab.entered("ctl"):
+        assert netns.netns_inode(netns.OWN_NETNS) == ctl
+        netns.require_isolated()  # a lab namespace: no way off the machine
+        connection = socket.create_connection((host.mgmt_ip, 6640), timeout=5)
+    assert netns.netns_inode(netns.OWN_NETNS) == home
+    with connection:
+        connection.sendall(json.dumps({"method": "list_dbs", "params": [], "id": 1}).encode())
+        assert json.loads(connection.recv(4096))["result"] == ["Open_vSwitch", "_Server"]
 
 
 def test_host_wiring(make_lab):
