@@ -6,10 +6,6 @@ import logging
 
 import typer
 
-from controller.runner import OpenFlowSettings
-from controller.service import ControllerService, run_forever
-from models.db import make_engine
-
 
 def controller(
     database_url: str = typer.Option(
@@ -31,6 +27,12 @@ def controller(
 
         weft lab exec ctl -- weft controller --listen 198.18.0.254:6653
     """
+    # Imported here: os-ken and friends take most of a second to load, which every other
+    # `weft` command would pay for otherwise.
+    from controller.runner import OpenFlowSettings
+    from controller.service import ControllerService, run_forever
+    from models.db import make_engine
+
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
