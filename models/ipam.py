@@ -1,0 +1,166 @@
+"""Allocation of VNIs to networks and of addresses and MACs to ports, done in the database so
+that nothing is ever given out twice.
+
+VNIs: the lowest free one from 1, unless the admin chose one.
+
+Which addresses a port may have: those of Python's `ip_network(...).hosts()`, i.e. every
+address of the subnet but the network address and, for IPv4, the broadcast address (a /31 or
+/32, /127 or /128 has no such reserved address), and never the subnet's gateway. Allocation
+takes the lowest free one, so a network's addresses read like a list.
+
+Which MACs: locally administered unicast `02:VV:VV:VV:NN:NN`, VV the network's VNI and NN the
+lowest free number from 1; a MAC thus tells the network it belongs to, and differs between
+networks even though the schema only asks for uniqueness within one.
+
+Concurrency. The unique constraints on networks.vni, (network_id, address) and
+(network_id, mac) are what guarantees "never twice"; the locks below keep concurrent
+allocators from all choosing the same lowest free value and then failing on those constraints:
+
+- PostgreSQL: `lock_network` takes the network's row `FOR NO KEY UPDATE` before anything is
+  read. Allocators of one network queue on it; as each statement in READ COMMITTED sees what
+  the previous holder committed, "lowest free" is computed on the current state. Other
+  networks' allocators, readers (the controller) and foreign-key checks (which take
+  `FOR KEY SHARE`) never wait. A lock rather than retrying on a unique violation: with eight
+  writers aiming at the same lowest address, retries collide again and again, and each retry
+  must redo the whole transaction. Networks have no parent row to lock, so creating one takes
+  a transaction-level advisory lock (`lock_vnis`) instead.
+- SQLite: one writer at a time by design. Write transactions begin with `BEGIN IMMEDIATE`
+  (admin/session.py), so reading the used addresses and inserting happen under the one write
+  lock, and a second writer waits (busy_timeout) instead of failing on a stale read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import tables as t
+from models.types import IPAddress, IPNetwork, normalize_mac
+
+VNI_LOCK = 0x5746_564E_49  # advisory lock key, "WFVNI": held while a network is created
+
+MAC_PREFIX = 0x02  # first octet: locally administered (bit 1), unicast (bit 0 clear)
+MAC_NUMBERS = 2**16 - 1  # NN of 02:VV:VV:VV:NN:NN runs from 1 to this
+
+
+class IpamError(Exception):
+    """A network has no address or MAC left to give."""
+
+
+class VnisExhausted(IpamError):
+    def __init__(self) -> None:
+        super().__init__(f"every VNI from {t.VNI_MIN} to {t.VNI_MAX} is in use")
+
+
+class SubnetFull(IpamError):
+    def __init__(self, network: str, subnet: t.Subnet) -> None:
+        super().__init__(
+            f'subnet {subnet.cidr} of network "{network}" is full: all '
+            f"{usable_count(subnet)} usable addresses are taken"
+        )
+        self.cidr = subnet.cidr
+
+
+class MacSpaceFull(IpamError):
+    def __init__(self, network: str, vni: int) -> None:
+        super().__init__(
+            f'network "{network}" has used all {MAC_NUMBERS} MACs {_mac(vni, 0)[:-5]}xx:xx; '
+            "give the port one with --mac"
+        )
+
+
+def lock_vnis(session: Session) -> None:
+    """Serialise network creation until this transaction ends (see module doc)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(VNI_LOCK)))
+
+
+def allocate_vni(session: Session) -> int:
+    """The lowest VNI no network has. Call within `lock_vnis`."""
+    candidate = t.VNI_MIN
+    for used in session.scalars(select(t.Network.vni).order_by(t.Network.vni)):
+        if used != candidate:
+            break
+        candidate += 1
+    if candidate > t.VNI_MAX:
+        raise VnisExhausted()
+    return candidate
+
+
+def lock_network(session: Session, network_id: int) -> None:
+    """Serialise allocations in one network until this transaction ends (see module doc)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(t.Network.id).where(t.Network.id == network_id).with_for_update(key_share=True)
+        )
+
+
+# ---------------------------------------------------------------- addresses
+
+
+def usable_bounds(cidr: IPNetwork) -> tuple[int, int]:
+    """First and last address (as ints) a port may have in `cidr`, gateway aside."""
+    first, last = int(cidr.network_address), int(cidr.broadcast_address)
+    if cidr.num_addresses <= 2:  # /31, /32, /127, /128: point-to-point or single address
+        return first, last
+    return first + 1, last if cidr.version == 6 else last - 1
+
+
+def usable_count(subnet: t.Subnet) -> int:
+    """How many addresses of the subnet ports may have (its gateway excluded)."""
+    first, last = usable_bounds(subnet.cidr)
+    return last - first + 1 - (subnet.gateway is not None)
+
+
+def reserved_reason(cidr: IPNetwork, gateway: IPAddress | None, address: IPAddress) -> str | None:
+    """Why `address` (inside `cidr`) cannot be a port's, or None if it can."""
+    first, last = usable_bounds(cidr)
+    if int(address) < first:
+        return f"the network address of {cidr}"
+    if int(address) > last:
+        return f"the broadcast address of {cidr}"
+    if address == gateway:
+        return f"the gateway of {cidr}"
+    return None
+
+
+def used_addresses(session: Session, subnet_id: int) -> list[IPAddress]:
+    return list(
+        session.scalars(select(t.PortAddress.address).where(t.PortAddress.subnet_id == subnet_id))
+    )
+
+
+def allocate_address(session: Session, network: t.Network, subnet: t.Subnet) -> IPAddress:
+    """The lowest address of `subnet` that no port has; raise SubnetFull if there is none.
+
+    Call within `lock_network(network)`. Cost: one query and a walk over the used addresses.
+    """
+    taken = {int(a) for a in used_addresses(session, subnet.id)}
+    if subnet.gateway is not None:
+        taken.add(int(subnet.gateway))
+    candidate, last = usable_bounds(subnet.cidr)
+    while candidate in taken:
+        candidate += 1
+    if candidate > last:
+        raise SubnetFull(network.name, subnet)
+    return type(subnet.cidr.network_address)(candidate)
+
+
+# ---------------------------------------------------------------- MACs
+
+
+def _mac(vni: int, number: int) -> str:
+    return normalize_mac(f"{MAC_PREFIX:02x}{vni:06x}{number:04x}")
+
+
+def allocate_mac(session: Session, network: t.Network) -> str:
+    """The lowest free `02:VV:VV:VV:NN:NN` of `network`; raise MacSpaceFull if none is left.
+
+    Call within `lock_network(network)`.
+    """
+    taken = set(session.scalars(select(t.Port.mac).where(t.Port.network_id == network.id)))
+    for number in range(1, MAC_NUMBERS + 1):
+        mac = _mac(network.vni, number)
+        if mac not in taken:
+            return mac
+    raise MacSpaceFull(network.name, network.vni)
