@@ -7,6 +7,8 @@ area never touches another's code.
 
 from __future__ import annotations
 
+import functools
+
 import typer
 
 app = typer.Typer(
@@ -18,13 +20,22 @@ app = typer.Typer(
 )
 
 
+@functools.cache  # once per process, however many callers (main, tests)
 def _register_areas() -> None:
-    from admin import db, lab
+    from admin import db, groups, hosts, lab, networks, ports
     from admin.controller import controller
+    from admin.status import status
+    from admin.topology import topology
 
     app.add_typer(db.app, name="db")
     app.add_typer(lab.app, name="lab")
     app.command()(controller)
+    app.add_typer(hosts.app, name="host")
+    app.add_typer(networks.app, name="network")
+    app.add_typer(ports.app, name="port")
+    app.add_typer(groups.app, name="group")
+    app.command()(status)
+    app.command()(topology)
 
 
 def main() -> None:

@@ -1,0 +1,62 @@
+"""Rendering command results: aligned text for people, JSON for scripts.
+
+Commands build plain dicts and lists (the JSON keys documented in docs/cli.md) and render
+their text from the same data, so the two outputs never disagree. Times are ISO 8601 in UTC;
+datapath ids are 16 hex digits (a JSON number would lose their low bits in many parsers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
+
+import typer
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print JSON instead of text (keys: docs/cli.md).")
+]
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2))
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """`value` with its timezone; SQLite gives back naive datetimes, which are UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    utc = as_utc(value)
+    return None if utc is None else utc.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def cell(value: Any) -> str:
+    """One value as table text: '-' for nothing, lists comma-separated."""
+    if value is None or value == []:
+        return "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(cell(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Left-aligned columns separated by two spaces, headers first."""
+    lines = [list(headers)] + [[cell(v) for v in row] for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def fields(pairs: Sequence[tuple[str, Any]]) -> str:
+    """`label: value` lines with the values aligned, for `show` commands."""
+    width = max(len(label) for label, _ in pairs) + 1
+    return "\n".join(f"{label + ':':<{width}} {cell(value)}" for label, value in pairs)
