@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from controller.changes import start_feed
 from controller.codec import Codec
 from controller.fleet import Fleet
+from controller.multicast import MulticastSettings, Snooping
 from controller.reconciler import Reconciler
 from controller.runner import OpenFlowSettings, start_openflow
 from controller.state import StateStore
@@ -30,7 +31,13 @@ log = logging.getLogger(__name__)
 
 
 class ControllerService:
-    def __init__(self, engine: Engine, openflow: OpenFlowSettings, resync_interval: float = 30.0):
+    def __init__(
+        self,
+        engine: Engine,
+        openflow: OpenFlowSettings,
+        resync_interval: float = 30.0,
+        multicast: MulticastSettings | None = None,
+    ):
         self.engine = engine
         self.stop_event = threading.Event()
         self.store = StateStore(engine)
@@ -45,7 +52,10 @@ class ControllerService:
             on_applied=self._applied,
             on_connection=self._connection,
         )
-        self.packet_in_handlers: list = []
+        self.snooping = Snooping(
+            engine, self.store, self.fleet, multicast or MulticastSettings(), self.stop_event
+        )
+        self.packet_in_handlers: list = [self.snooping.packet_in]
         self._openflow = openflow
 
     # ------------------------------------------------------------ wiring callbacks
@@ -81,6 +91,7 @@ class ControllerService:
         self.reconciler.start()
         self.reconciler.ready.wait()
         start_feed(self.engine, self.reconciler.submit, self.stop_event)
+        self.snooping.start()
         start_openflow(self._openflow, self.fleet, self.packet_in_handlers)
         log.info(
             "controller up: OpenFlow on %s:%d, %d hosts known",
