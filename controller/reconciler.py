@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 Deliver = Callable[[HostView, SwitchConfig], None]
 Listener = Callable[[Snapshot, list[Change]], None]
+StartListener = Callable[[list[Change]], None]
 
 
 class Reconciler(threading.Thread):
@@ -43,6 +44,7 @@ class Reconciler(threading.Thread):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._cache = SectionCache()
         self._listeners: list[Listener] = []
+        self._start_listeners: list[StartListener] = []
         self.configs: dict[int, SwitchConfig] = {}
         self.passes = 0
         self.last_pass_seconds = 0.0
@@ -60,6 +62,11 @@ class Reconciler(threading.Thread):
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(snapshot, changes)` after every pass (e.g. the OVSDB manager)."""
         self._listeners.append(listener)
+
+    def add_start_listener(self, listener: StartListener) -> None:
+        """Call `listener(changes)` as each pass begins, before any reload (bench/propagation.py
+        times how long a committed change takes to get here)."""
+        self._start_listeners.append(listener)
 
     # ------------------------------------------------------------ the loop
 
@@ -96,6 +103,8 @@ class Reconciler(threading.Thread):
                 return changes
 
     def _pass(self, batch: list[Change]) -> None:
+        for listener in self._start_listeners:
+            listener(batch)
         started = time.monotonic()
         requested = {c.id for c in batch if c.table == "host-request"}
         if EVERYTHING in batch:
