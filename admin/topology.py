@@ -151,9 +151,9 @@ def topology(
     elif output_format is Format.dot:
         data = dot_graph(graph).source.encode()
     else:
-        if output is None and sys.stdout.isatty():
-            raise CommandError("--output", f"{output_format} would garble the terminal: "
-                               "give a file (or redirect standard output)")
+        if output_format is Format.png and output is None and sys.stdout.isatty():
+            raise CommandError("--output", "a PNG would garble the terminal: give a file "
+                               "(or redirect standard output)")
         data = dot_graph(graph).pipe(format=output_format.value)
     if output is None:
         sys.stdout.buffer.write(data)
