@@ -47,7 +47,10 @@ CONSTRAINT_PROBLEMS = {
     "uq_hosts_name": ("NAME", "another host with this name was just added"),
     "uq_hosts_ovsdb_target": ("--ovsdb", "another host with this OVSDB target was just added"),
     "uq_hosts_tunnel_ip": ("--tunnel-ip", "another host with this tunnel IP was just added"),
-    "uq_hosts_datapath_id": ("NAME", "another host just took this name's datapath id"),
+    "uq_hosts_datapath_id": (
+        "NAME",
+        "another host with this name (or one with the same datapath id) was just added",
+    ),
     "uq_networks_name": ("NAME", "another network with this name was just created"),
     "uq_networks_vni": ("--vni", "another network just took this VNI"),
     "ex_subnets_no_overlap": ("--cidr", "the subnets of one network must not overlap"),
