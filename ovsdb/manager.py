@@ -1,0 +1,132 @@
+"""The OVSDB manager: one HostAgent per registered host, fed by the reconciler.
+
+    Reconciler pass ──on_pass(snapshot, changes)──> OvsdbManager thread
+                                                      │ desired_switches(hosts)
+                                                      ├─> HostAgent per host ──> its OVSDB
+                                                      │        │ HostReport
+                                                      └────────┴─> BindingWriter ──> database
+
+`on_pass` only records the latest hosts and returns: the reconciler never waits for OVS.
+The manager's own thread starts agents for new hosts, stops those of deleted hosts and hands
+every agent its desired state; agents inherit that thread's network namespace, so call
+`start()` where the hosts are reachable (in a lab: inside `lab.entered("ctl")`).
+
+A deleted host is forgotten, not dismantled: its br-int and tunnels stay as they are (its
+containers may still run), while the other hosts drop their tunnels to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+
+from sqlalchemy import Engine
+
+from models.snapshot import HostView, Snapshot
+from ovsdb.bindings import BindingWriter
+from ovsdb.desired import ControllerSpec, desired_switches
+from ovsdb.host_agent import HostAgent
+
+log = logging.getLogger(__name__)
+
+# Changes after which strays may bind or bindings may end ("*" is the periodic full reload).
+PORT_TABLES = frozenset({"ports", "*"})
+
+
+class OvsdbManager:
+    def __init__(
+        self, engine: Engine, controller: ControllerSpec, connect_timeout: float = 5.0
+    ) -> None:
+        self._controller = controller
+        self._timeout = connect_timeout
+        self._stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._hosts: Mapping[int, HostView] | None = None  # latest from the reconciler
+        self._applied: dict[int, HostView] = {}
+        self.agents: dict[int, HostAgent] = {}
+        self._retired: list[HostAgent] = []
+        self.writer = BindingWriter(engine)
+        self._thread = threading.Thread(target=self._run, name="ovsdb-manager", daemon=True)
+
+    # ------------------------------------------------------------ inputs
+
+    def on_pass(self, snapshot: Snapshot, changes) -> None:
+        """Reconciler listener: cheap, never blocks on OVS."""
+        with self._lock:
+            self._hosts = snapshot.hosts
+        if any(change.table in PORT_TABLES for change in changes):
+            self.writer.ports_changed()
+        self._wake.set()
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        self.writer.start()
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop_event.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        with self._lock:
+            agents = [*self.agents.values(), *self._retired]
+        for agent in agents:
+            agent.stop()
+        for agent in agents:
+            agent.join(timeout)
+        self.writer.stop()
+        self.writer.join(timeout)
+
+    # ------------------------------------------------------------ observing
+
+    @property
+    def writes(self) -> int:
+        """OVSDB transactions that changed something, over all hosts since start."""
+        with self._lock:
+            agents = [*self.agents.values(), *self._retired]
+        return sum(agent.writes for agent in agents)
+
+    def reconcile_now(self, timeout: float = 30.0) -> bool:
+        """Run one pass on every host and wait for them; False if one could not finish in
+        `timeout` seconds (e.g. it is disconnected)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            agents = list(self.agents.values())
+        tickets = [(agent, agent.request_pass()) for agent in agents]
+        return all(
+            agent.wait_pass(ticket, max(0.0, deadline - time.monotonic()))
+            for agent, ticket in tickets
+        )
+
+    # ------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        while not self._stop_event.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                hosts = self._hosts
+            if hosts is not None and dict(hosts) != self._applied:
+                self._apply(dict(hosts))
+
+    def _apply(self, hosts: dict[int, HostView]) -> None:
+        desired = desired_switches(hosts, self._controller)
+        with self._lock:
+            for host_id in self.agents.keys() - hosts.keys():
+                agent = self.agents.pop(host_id)
+                agent.stop()
+                self._retired.append(agent)
+                log.info("%s: host deleted, agent stopped", agent.name)
+            for host_id, switch in desired.items():
+                target = hosts[host_id].ovsdb_target
+                agent = self.agents.get(host_id)
+                if agent is None:
+                    agent = HostAgent(host_id, target, switch, self.writer.report, self._timeout)
+                    self.agents[host_id] = agent
+                    agent.start()
+                else:
+                    agent.update(target, switch)
+        self._applied = hosts

@@ -1,0 +1,131 @@
+"""The difference between a host's desired and observed br-int: what one transaction must do.
+
+Pure, and minimal on purpose: a plan only holds what differs, so an unchanged host gives an
+empty plan and no transaction is sent at all. Two rules from the platform shape it:
+- the controller is replaced only when it is not already exactly our target (setting a
+  controller makes OVS flush every flow); its other settings are fixed in place;
+- ports without Weft's marker are never touched, not even when one takes a name we want.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ovsdb.desired import FAIL_MODE, PROTOCOLS, ControllerSpec, DesiredSwitch, TunnelSpec
+from ovsdb.observed import ObservedBridge, ObservedPort
+
+
+@dataclass(frozen=True)
+class Plan:
+    create_bridge: bool = False
+    # Bridge columns to set (datapath_type, fail_mode, protocols).
+    bridge_columns: Mapping[str, object] = field(default_factory=dict)
+    # Map column (other_config, external_ids) -> the keys to set in it; other keys stay.
+    bridge_keys: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Replace the bridge's controllers by this one (None: leave the controller alone).
+    controller: ControllerSpec | None = None
+    # Settings to fix on the existing controller, whose target is already right.
+    controller_settings: Mapping[str, object] = field(default_factory=dict)
+    add_tunnels: tuple[TunnelSpec, ...] = ()
+    # Weft's tunnel ports whose interface settings drifted: rewritten from the spec.
+    fix_tunnels: tuple[TunnelSpec, ...] = ()
+    delete_ports: tuple[str, ...] = ()
+    # Port names we want that a port Weft does not own already has: reported, not touched.
+    blocked: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def writes(self) -> bool:
+        return any((
+            self.create_bridge, self.bridge_columns, self.bridge_keys, self.controller,
+            self.controller_settings, self.add_tunnels, self.fix_tunnels, self.delete_ports,
+        ))
+
+
+def plan(desired: DesiredSwitch, bridge: ObservedBridge | None) -> Plan:
+    """What to change so that `bridge` (None: there is no br-int) becomes `desired`."""
+    if bridge is None:
+        return Plan(
+            create_bridge=True,
+            bridge_columns=_bridge_columns(desired),
+            bridge_keys={
+                "other_config": desired.other_config, "external_ids": desired.external_ids,
+            },
+            controller=desired.controller,
+            add_tunnels=desired.tunnels,
+        )
+    ports = bridge.ports
+    add, fix, blocked = [], [], []
+    for tunnel in desired.tunnels:
+        existing = ports.get(tunnel.port)
+        if existing is None:
+            add.append(tunnel)
+        elif not existing.owned:
+            blocked.append(tunnel.port)
+        elif _drifted(existing, tunnel):
+            fix.append(tunnel)
+    wanted = {tunnel.port for tunnel in desired.tunnels}
+    return Plan(
+        bridge_columns={
+            column: value
+            for column, value in _bridge_columns(desired).items()
+            if getattr(bridge, column) != value
+        },
+        bridge_keys=_key_changes(
+            {"other_config": bridge.other_config, "external_ids": bridge.external_ids},
+            {"other_config": desired.other_config, "external_ids": desired.external_ids},
+        ),
+        controller=None if _controller_is_ours(bridge, desired.controller) else desired.controller,
+        controller_settings=_controller_settings(bridge, desired.controller),
+        add_tunnels=tuple(add),
+        fix_tunnels=tuple(fix),
+        delete_ports=tuple(
+            sorted(name for name, port in ports.items() if port.owned and name not in wanted)
+        ),
+        blocked=tuple(blocked),
+    )
+
+
+def _bridge_columns(desired: DesiredSwitch) -> dict[str, object]:
+    return {
+        "datapath_type": desired.datapath_type,
+        "fail_mode": FAIL_MODE,
+        "protocols": PROTOCOLS,
+    }
+
+
+def _key_changes(
+    observed: Mapping[str, Mapping[str, str]], desired: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Per map column, the desired keys whose observed value differs (others are kept)."""
+    changes = {}
+    for column, keys in desired.items():
+        differing = {k: v for k, v in keys.items() if observed[column].get(k) != v}
+        if differing:
+            changes[column] = differing
+    return changes
+
+
+def _controller_is_ours(bridge: ObservedBridge, controller: ControllerSpec) -> bool:
+    return [c.target for c in bridge.controllers] == [controller.target]
+
+
+def _controller_settings(bridge: ObservedBridge, controller: ControllerSpec) -> dict:
+    """Settings to fix in place; none when the controller is replaced anyway."""
+    if not _controller_is_ours(bridge, controller):
+        return {}
+    observed = bridge.controllers[0].settings
+    return {k: v for k, v in controller.settings.items() if observed[k] != v}
+
+
+def _drifted(port: ObservedPort, tunnel: TunnelSpec) -> bool:
+    """True if Weft's port no longer is the tunnel `tunnel` describes (OVSDB gives every
+    port at least one interface; Weft's have exactly one)."""
+    iface = port.interfaces[0]
+    return (
+        iface.type != "vxlan"
+        or dict(iface.options) != tunnel.options
+        or dict(iface.bfd) != tunnel.bfd
+        or any(port.external_ids.get(k) != v for k, v in tunnel.external_ids.items())
+        or any(iface.external_ids.get(k) != v for k, v in tunnel.external_ids.items())
+    )

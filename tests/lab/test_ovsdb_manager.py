@@ -1,0 +1,195 @@
+"""The OVSDB manager on real OVS hosts, driven by the real reconciler and PostgreSQL.
+
+Hosts are registered by inserting rows (as `weft host add` does); the manager runs in the
+lab's ctl namespace, fed by a Reconciler whose change feed LISTENs on PostgreSQL, exactly as
+in `weft controller` (minus OpenFlow: no controller listens, which br-int does not mind).
+Waits poll for a state with a generous upper bound (WAIT_SECONDS); nothing asserts on time.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from controller.changes import start_feed
+from controller.reconciler import Reconciler
+from controller.state import StateStore
+from lab import Lab
+from lab.layout import Host
+from models import tables as t
+from models.db import make_engine
+from ovsdb.desired import ControllerSpec, tunnel_port_name
+from ovsdb.manager import OvsdbManager
+
+pytestmark = [pytest.mark.lab, pytest.mark.postgres]
+
+WAIT_SECONDS = 30  # an upper bound on waiting for a state, not a timing assertion
+CONTROLLER = "tcp:198.18.0.254:6653"
+
+
+class Rig:
+    """A lab, a database and a running manager with its reconciler."""
+
+    def __init__(self, lab: Lab, database_url: str, connect_timeout: float = 5.0) -> None:
+        self.lab = lab
+        self.engine = make_engine(database_url)
+        self.stop_event = threading.Event()
+        self.manager = OvsdbManager(
+            self.engine, ControllerSpec(CONTROLLER), connect_timeout=connect_timeout
+        )
+        self.reconciler = Reconciler(
+            StateStore(self.engine), lambda host, config: None, self.stop_event
+        )
+        self.reconciler.add_listener(self.manager.on_pass)
+
+    def start(self) -> Rig:
+        self.reconciler.start()
+        self.reconciler.ready.wait()
+        start_feed(self.engine, self.reconciler.submit, self.stop_event).ready.wait()
+        with self.lab.entered("ctl"):
+            self.manager.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.manager.stop()
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ database
+
+    def register(self, *hosts: Host) -> dict[str, int]:
+        """Insert host rows for lab hosts (all in one transaction); {name: id}."""
+        return self.register_targets({h.name: (h.ovsdb_target, h.tunnel_ip) for h in hosts})
+
+    def register_targets(self, hosts: dict[str, tuple[str, str]]) -> dict[str, int]:
+        with Session(self.engine) as session, session.begin():
+            ids = {}
+            for name, (target, tunnel_ip) in hosts.items():
+                row = t.Host(
+                    name=name, ovsdb_target=target, tunnel_ip=tunnel_ip,
+                    datapath_type="netdev", datapath_id=_datapath_id(name),
+                )
+                session.add(row)
+                session.flush()
+                ids[name] = row.id
+        return ids
+
+    def delete_host(self, host_id: int) -> None:
+        """As `weft host delete` does: unbind its ports, then delete it."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(t.Port).where(t.Port.host_id == host_id)
+                .values(host_id=None, ofport=None, state="unbound", bound_at=None)
+            )
+            session.execute(delete(t.Host).where(t.Host.id == host_id))
+
+    def tunnels(self) -> dict[tuple[int, int], int | None]:
+        """{(host id, peer id): ofport} as recorded."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(t.Tunnel.host_id, t.Tunnel.peer_id, t.Tunnel.ofport))
+            return {(row.host_id, row.peer_id): row.ofport for row in rows}
+
+    def host_state(self, host_id: int) -> tuple[str, str | None]:
+        with Session(self.engine) as session:
+            row = session.get(t.Host, host_id)
+            return row.state, row.state_reason
+
+    # ------------------------------------------------------------ OVS
+
+    def mesh_ready(self, ids: dict[str, int]) -> bool:
+        """Every host has a numbered tunnel to every other, recorded in the database."""
+        tunnels = self.tunnels()
+        return all(
+            tunnels.get((ids[a], ids[b])) is not None for a in ids for b in ids if a != b
+        )
+
+    def ports(self, host: str) -> set[str]:
+        return set(self.lab.vsctl(host, "list-ports", "br-int").split())
+
+    def get(self, host: str, table: str, record: str, column: str) -> str:
+        """One value as ovs-vsctl prints it, without the quotes it puts around some."""
+        return self.lab.vsctl(host, "get", table, record, column).strip().strip('"')
+
+    def weft_transactions(self, host: str) -> int:
+        """Transactions the manager committed to `host`'s database, counted by ovsdb-server
+        itself: every one carries the comment "weft: reconcile <host>" in the database log."""
+        db_file = str(self.lab.host(host).db_file)
+        log = self.lab.exec(host, ["ovsdb-tool", "-mm", "show-log", db_file]).stdout
+        return len(re.findall(rf'"weft: reconcile {host}"', log))
+
+
+def _datapath_id(name: str) -> int:
+    return 0x5746_0000_0000_0000 + int.from_bytes(name.encode()[-6:], "big")
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still not true after {WAIT_SECONDS} s: {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def rigs(make_lab, migrated_postgres_url):
+    started: list[Rig] = []
+
+    def make(hosts: int, connect_timeout: float = 5.0) -> Rig:
+        rig = Rig(make_lab(hosts), migrated_postgres_url, connect_timeout)
+        started.append(rig)
+        return rig.start()
+
+    yield make
+    for rig in started:
+        rig.stop()
+
+
+# ---------------------------------------------------------------- provisioning
+
+
+def test_three_hosts_get_br_int_and_a_full_mesh_and_a_second_reconcile_writes_nothing(rigs):
+    rig = rigs(hosts=3)
+    ids = rig.register(*rig.lab.hosts)
+    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+
+    for host in rig.lab.hosts:
+        name = host.name
+        assert rig.get(name, "Bridge", "br-int", "fail_mode") == "secure"
+        assert rig.get(name, "Bridge", "br-int", "datapath_type") == "netdev"
+        assert rig.get(name, "Bridge", "br-int", "protocols") == "[OpenFlow13, OpenFlow14]"
+        assert rig.get(name, "Bridge", "br-int", "other_config:datapath-id") == (
+            f"{_datapath_id(name):016x}"
+        )
+        assert rig.get(name, "Bridge", "br-int", "other_config:disable-in-band") == "true"
+        assert rig.get(name, "Bridge", "br-int", "external_ids:weft-owner") == "weft"
+        assert rig.lab.vsctl(name, "get-controller", "br-int").split() == [CONTROLLER]
+        controller = rig.lab.vsctl(
+            name, "--columns=max_backoff,inactivity_probe,connection_mode", "list", "Controller"
+        )
+        assert re.findall(r":\s*(\S+)", controller) == ["1000", "5000", "out-of-band"]
+        peers = [p for p in rig.lab.hosts if p != host]
+        assert rig.ports(name) == {tunnel_port_name(ids[p.name]) for p in peers}
+        for peer in peers:
+            port = tunnel_port_name(ids[peer.name])
+            assert rig.get(name, "Interface", port, "type") == "vxlan"
+            assert rig.get(name, "Interface", port, "options") == (
+                f'{{key=flow, remote_ip="{peer.tunnel_ip}"}}'
+            )
+            assert rig.get(name, "Interface", port, "bfd:enable") == "true"
+            assert rig.get(name, "Interface", port, "external_ids:weft-peer") == peer.name
+            ofport = int(rig.get(name, "Interface", port, "ofport"))
+            assert rig.tunnels()[(ids[name], ids[peer.name])] == ofport
+
+    writes = rig.manager.writes
+    logged = {h.name: rig.weft_transactions(h.name) for h in rig.lab.hosts}
+    assert writes >= 3 and all(count >= 1 for count in logged.values())
+    assert rig.manager.reconcile_now()
+    assert rig.manager.reconcile_now()
+    assert rig.manager.writes == writes
+    assert {h.name: rig.weft_transactions(h.name) for h in rig.lab.hosts} == logged
