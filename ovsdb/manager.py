@@ -68,6 +68,9 @@ class OvsdbManager:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop every thread, waiting `timeout` seconds in all (an agent stuck in a connect
+        attempt is a daemon thread: it is left to end with the process)."""
+        deadline = time.monotonic() + timeout
         self._stop_event.set()
         self._wake.set()
         self._thread.join(timeout)
@@ -75,10 +78,9 @@ class OvsdbManager:
             agents = [*self.agents.values(), *self._retired]
         for agent in agents:
             agent.stop()
-        for agent in agents:
-            agent.join(timeout)
         self.writer.stop()
-        self.writer.join(timeout)
+        for thread in [*agents, self.writer]:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------ observing
 

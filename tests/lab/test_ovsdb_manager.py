@@ -9,6 +9,7 @@ Waits poll for a state with a generous upper bound (WAIT_SECONDS); nothing asser
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -51,14 +52,18 @@ class Rig:
     def start(self) -> Rig:
         self.reconciler.start()
         self.reconciler.ready.wait()
-        start_feed(self.engine, self.reconciler.submit, self.stop_event).ready.wait()
+        self.feed = start_feed(self.engine, self.reconciler.submit, self.stop_event)
+        self.feed.ready.wait()
         with self.lab.entered("ctl"):
             self.manager.start()
         return self
 
     def stop(self) -> None:
+        """Stop every thread before the fixture drops the database under them."""
         self.stop_event.set()
         self.manager.stop()
+        self.feed.join()
+        self.reconciler.join()
         self.engine.dispose()
 
     # ------------------------------------------------------------ database
@@ -88,6 +93,33 @@ class Rig:
                 .values(host_id=None, ofport=None, state="unbound", bound_at=None)
             )
             session.execute(delete(t.Host).where(t.Host.id == host_id))
+
+    def add_port(self, name: str, mac: str) -> int:
+        """A port row (in network "blue", created on first use); its id."""
+        with Session(self.engine) as session, session.begin():
+            network = session.scalar(select(t.Network).where(t.Network.name == "blue"))
+            if network is None:
+                network = t.Network(name="blue", vni=100)
+                session.add(network)
+                session.flush()
+            port = t.Port(name=name, network_id=network.id, mac=mac)
+            session.add(port)
+            session.flush()
+            return port.id
+
+    def binding(self, port_id: int) -> tuple[str, int | None, int | None]:
+        """(state, host id, ofport) of a port row."""
+        with Session(self.engine) as session:
+            port = session.get(t.Port, port_id)
+            return port.state, port.host_id, port.ofport
+
+    def strays(self) -> dict[tuple[int, str], int | None]:
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(t.StrayInterface.host_id, t.StrayInterface.iface_id,
+                       t.StrayInterface.ofport)
+            )
+            return {(row.host_id, row.iface_id): row.ofport for row in rows}
 
     def tunnels(self) -> dict[tuple[int, int], int | None]:
         """{(host id, peer id): ofport} as recorded."""
@@ -193,3 +225,129 @@ def test_three_hosts_get_br_int_and_a_full_mesh_and_a_second_reconcile_writes_no
     assert rig.manager.reconcile_now()
     assert rig.manager.writes == writes
     assert {h.name: rig.weft_transactions(h.name) for h in rig.lab.hosts} == logged
+
+
+def test_a_deleted_host_loses_its_tunnels_on_the_others(rigs):
+    rig = rigs(hosts=3)
+    ids = rig.register(*rig.lab.hosts)
+    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    gone = tunnel_port_name(ids["host3"])
+    assert all(gone in rig.ports(host) for host in ("host1", "host2"))
+
+    rig.delete_host(ids["host3"])
+
+    wait_for(
+        lambda: all(gone not in rig.ports(host) for host in ("host1", "host2")),
+        "tunnels to host3 removed",
+    )
+    assert rig.ports("host1") == {tunnel_port_name(ids["host2"])}
+    assert rig.ports("host2") == {tunnel_port_name(ids["host1"])}
+    assert set(rig.tunnels()) == {(ids["host1"], ids["host2"]), (ids["host2"], ids["host1"])}
+
+
+def test_a_host_restarted_with_an_empty_database_is_provisioned_again(rigs):
+    rig = rigs(hosts=2)
+    ids = rig.register(*rig.lab.hosts)
+    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    tunnel = tunnel_port_name(ids["host2"])
+    old_uuid = rig.get("host1", "Interface", tunnel, "_uuid")
+
+    rig.lab.restart("host1", fresh_db=True)
+
+    def provisioned_anew() -> bool:
+        ports = rig.lab.vsctl("host1", "--bare", "--columns=_uuid,ofport",
+                              "find", "Interface", f"name={tunnel}").split()
+        return len(ports) == 2 and ports[0] != old_uuid and int(ports[1]) > 0
+
+    wait_for(provisioned_anew, "host1 has br-int and its tunnel again")
+    assert rig.get("host1", "Bridge", "br-int", "fail_mode") == "secure"
+    assert rig.lab.vsctl("host1", "get-controller", "br-int").split() == [CONTROLLER]
+    wait_for(lambda: rig.host_state(ids["host1"]) == ("connected", None), "host1 connected")
+    wait_for(
+        lambda: rig.tunnels()[(ids["host1"], ids["host2"])]
+        == int(rig.get("host1", "Interface", tunnel, "ofport")),
+        "the new tunnel's ofport recorded",
+    )
+
+
+def test_ports_the_manager_does_not_own_survive_reconciles(rigs):
+    rig = rigs(hosts=2)
+    ids = rig.register(*rig.lab.hosts)
+    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    rig.lab.vsctl(
+        "host1", "add-port", "br-int", "by-hand",
+        "--", "set", "Interface", "by-hand", "type=vxlan", "options:remote_ip=203.0.113.99",
+    )
+    writes = rig.manager.writes
+
+    assert rig.manager.reconcile_now()
+
+    assert rig.ports("host1") == {"by-hand", tunnel_port_name(ids["host2"])}
+    assert rig.manager.writes == writes
+
+
+# ---------------------------------------------------------------- bindings
+
+
+def test_a_container_binds_its_port_and_unbinds_it_when_it_goes(rigs):
+    rig = rigs(hosts=2)
+    ids = rig.register(*rig.lab.hosts)
+    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    port_id = rig.add_port("web", "02:00:00:00:01:01")
+    assert rig.binding(port_id) == ("unbound", None, None)
+
+    container = rig.lab.attach("web", "host2", "02:00:00:00:01:01", ["198.51.100.11/24"])
+    ofport = int(rig.get("host2", "Interface", container.veth, "ofport"))
+    wait_for(lambda: rig.binding(port_id) == ("bound", ids["host2"], ofport), "web bound")
+
+    rig.lab.detach("web")
+    wait_for(lambda: rig.binding(port_id) == ("unbound", None, None), "web unbound")
+
+
+def test_an_unknown_iface_id_is_a_stray_until_its_port_is_created(rigs):
+    rig = rigs(hosts=1)
+    ids = rig.register(*rig.lab.hosts)
+    wait_for(lambda: rig.host_state(ids["host1"]) == ("connected", None), "host1 connected")
+    wait_for(lambda: "br-int" in rig.lab.vsctl("host1", "list-br").split(), "br-int")
+
+    container = rig.lab.attach("ghost", "host1", "02:00:00:00:01:02", ["198.51.100.12/24"])
+    ofport = int(rig.get("host1", "Interface", container.veth, "ofport"))
+    wait_for(lambda: rig.strays() == {(ids["host1"], "ghost"): ofport}, "ghost is a stray")
+
+    port_id = rig.add_port("ghost", "02:00:00:00:01:02")
+    wait_for(lambda: rig.binding(port_id) == ("bound", ids["host1"], ofport), "ghost bound")
+    assert rig.strays() == {}
+
+
+# ---------------------------------------------------------------- unreachable hosts
+
+
+def test_unreachable_hosts_are_disconnected_with_a_reason_and_never_hold_up_the_others(rigs):
+    """"hung" accepts TCP connections but never answers: its agent waits out the (long)
+    connect timeout, while the real hosts are provisioned and the others report why not."""
+    rig = rigs(hosts=2, connect_timeout=120)
+    with rig.lab.entered("ctl"):
+        hung_server = socket.create_server((rig.lab.controller_ip, 6642))
+    try:
+        bad = rig.register_targets({
+            "refused": (f"tcp:{rig.lab.controller_ip}:6641", "203.0.113.201"),
+            "absent": ("tcp:198.18.0.200:6640", "203.0.113.202"),
+            "hung": (f"tcp:{rig.lab.controller_ip}:6642", "203.0.113.203"),
+        })
+        ids = rig.register(*rig.lab.hosts)
+
+        wait_for(lambda: rig.mesh_ready(ids), "the real hosts have their mesh")
+        wait_for(
+            lambda: rig.host_state(bad["refused"]) == ("disconnected", "connection refused"),
+            "refused reported",
+        )
+        wait_for(
+            lambda: rig.host_state(bad["absent"]) == ("disconnected", "no route to host"),
+            "absent reported",
+        )
+        assert rig.host_state(bad["hung"]) == ("pending", None)
+        assert all(rig.host_state(i) == ("connected", None) for i in ids.values())
+    finally:
+        hung_server.close()
+    wait_for(lambda: rig.host_state(bad["hung"])[0] == "disconnected", "hung reported")
+    assert rig.host_state(bad["hung"])[1] == "connection reset by peer"
