@@ -21,13 +21,18 @@ import socket
 import time
 from collections.abc import Callable
 
+from ovs.db import idl
 from ovs.db.idl import SchemaHelper
 from ovsdbapp.backend.ovs_idl import connection, transaction
 from ovsdbapp.exceptions import TimeoutException
 
-from ovsdb.observed import COLUMNS
+from ovsdb import fastjson
+from ovsdb.observed import COLUMNS, STATUS_COLUMNS, RowCache
 
 SCHEMA = "Open_vSwitch"
+# A transaction on a busy host can take seconds; a dead connection is noticed by the
+# session's probes (and `alive`), not by this.
+TRANSACTION_TIMEOUT = 30.0
 _GET_SCHEMA_ID = "weft-schema"
 
 
@@ -41,15 +46,23 @@ class ConnectFailed(Exception):
 
 class HostConnection:
     """An open, synchronised connection; `run(command)` executes one ovsdbapp command in its
-    own transaction. `on_change` is called (on ovsdbapp's thread) for every change of the
+    own transaction. On ovsdbapp's thread, `on_status` is called for changes of status
+    columns only (observed.STATUS_COLUMNS), `on_change` for every other change of the
     replica and when the connection drops."""
 
-    def __init__(self, target: str, timeout: float, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        target: str,
+        timeout: float,
+        on_change: Callable[[], None],
+        on_status: Callable[[], None],
+    ) -> None:
+        fastjson.install()
         helper = SchemaHelper(schema_json=fetch_schema(target, timeout))
         for table, columns in COLUMNS.items():
             helper.register_columns(table, list(columns))
-        self.idl = _WatchedIdl(target, helper, on_change)
-        self.timeout = timeout
+        self.cache = RowCache()
+        self.idl = _WatchedIdl(target, helper, self.cache, on_change, on_status)
         self._connection = connection.Connection(self.idl, timeout)
         try:
             self._connection.start()  # returns once the replica holds the whole database
@@ -70,25 +83,35 @@ class HostConnection:
     def run(self, command) -> None:
         """Run `command` in one transaction; raises on a failed or timed-out transaction."""
         txn = transaction.Transaction(
-            self, self._connection, self.timeout, check_error=True, log_errors=False
+            self, self._connection, TRANSACTION_TIMEOUT, check_error=True, log_errors=False
         )
         txn.add(command)
         txn.commit()
 
     def close(self) -> None:
-        self._connection.stop(timeout=self.timeout)
+        self._connection.stop(timeout=TRANSACTION_TIMEOUT)
 
 
 class _WatchedIdl(connection.OvsdbIdl):
-    """ovsdbapp's IDL, telling `on_change` about row changes and connection drops.
+    """ovsdbapp's IDL, telling `cache` which rows changed, `on_status` about changes of
+    status columns only, and `on_change` about any other change and connection drops.
 
     The `ovs` IDL exposes no connection state; its session object is the one place that
     knows, hence the two properties below reading it.
     """
 
-    def __init__(self, target: str, helper: SchemaHelper, on_change: Callable[[], None]):
+    def __init__(
+        self,
+        target: str,
+        helper: SchemaHelper,
+        cache: RowCache,
+        on_change: Callable[[], None],
+        on_status: Callable[[], None],
+    ) -> None:
         super().__init__(target, helper)
+        self._cache = cache
         self._on_change = on_change
+        self._on_status = on_status
         self._seen_seqno = self.session_seqno  # not _last_seqno: the ovs Idl has one
 
     @property
@@ -100,8 +123,18 @@ class _WatchedIdl(connection.OvsdbIdl):
     def session_connected(self) -> bool:
         return self._session.is_connected()
 
+    def cooperative_yield(self) -> None:
+        """No-op, as in the ovs IDL: ovsdbapp sleeps(0) here for every row, for the sake of
+        green threads. With real threads, that only hands the GIL around: with one IDL per
+        host, initial transactions took seconds instead of milliseconds."""
+
     def notify(self, event, row, updates=None) -> None:
-        self._on_change()
+        self._cache.forget(row.uuid)
+        # row._table: the IDL gives no other way to a row's table (ovsdbapp's events use it).
+        if event == idl.ROW_UPDATE and _only_status(row._table.name, updates):
+            self._on_status()
+        else:
+            self._on_change()
 
     def run(self):
         changed = super().run()
@@ -109,6 +142,15 @@ class _WatchedIdl(connection.OvsdbIdl):
             self._seen_seqno = self.session_seqno  # not _last_seqno: the ovs Idl has one
             self._on_change()
         return changed
+
+
+def _only_status(table: str, updates) -> bool:
+    """True if an update changed status columns only. `updates` holds the old values of the
+    changed columns alone; asking it for any other column fails, cheaply."""
+    status = STATUS_COLUMNS.get(table, ())
+    return bool(status) and not any(
+        hasattr(updates, column) for column in COLUMNS[table] if column not in status
+    )
 
 
 def fetch_schema(target: str, timeout: float) -> dict:

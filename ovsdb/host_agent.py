@@ -9,14 +9,19 @@ and report what was seen. A pass over a host that is already right sends nothing
     connect ──fail──> report disconnected (reason), back off (0.25 s doubling to 4 s), retry
        │ok
     pass <── wake-up ── replica change / update() / request_pass()
-       │connection dropped
+       │connection dropped      <── STATUS_DELAY after BFD news
     report disconnected ("connection lost"), reconnect at once
+
+BFD news are the exception to "at once": while a mesh comes up, every tunnel's BFD state
+changes several times, and a pass for each change made the manager the busiest process on
+the machine. They are gathered for STATUS_DELAY and reported by one pass.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from ovsdb.bindings import HostReport, TunnelState
@@ -27,6 +32,7 @@ from ovsdb.writes import Outcome, ReconcileCommand
 log = logging.getLogger(__name__)
 
 FIRST_BACKOFF, MAX_BACKOFF = 0.25, 4.0
+STATUS_DELAY = 1.0
 # Safety net: even without any wake-up, look at the connection this often.
 IDLE_CHECK = 5.0
 BFD_STATUS = {"up": "up", "down": "down", "init": "down", "admin_down": "down"}
@@ -45,10 +51,12 @@ class HostAgent(threading.Thread):
         self.host_id = host_id
         self._report = report
         self._timeout = timeout
-        self._wake = threading.Event()
         self._stopping = threading.Event()
+        # Guards what other threads hand in, and wakes the agent when they do.
         self._state = threading.Condition()
         self._target, self._desired = target, desired
+        self._dirty = True  # something may differ: run a pass
+        self._status_due: float | None = None  # run a pass then, to report BFD news
         self._requested = self._completed = 0
         self._last_report: HostReport | None = None
         self.writes = 0  # transactions that changed the host's database
@@ -61,14 +69,14 @@ class HostAgent(threading.Thread):
             if (target, desired) == (self._target, self._desired):
                 return
             self._target, self._desired = target, desired
-        self._wake.set()
+        self._changed()
 
     def request_pass(self) -> int:
         """Ask for a pass; returns a ticket for `wait_pass`."""
         with self._state:
             self._requested += 1
             ticket = self._requested
-        self._wake.set()
+        self._changed()
         return ticket
 
     def wait_pass(self, ticket: int, timeout: float) -> bool:
@@ -78,7 +86,33 @@ class HostAgent(threading.Thread):
 
     def stop(self) -> None:
         self._stopping.set()
-        self._wake.set()
+        self._changed()
+
+    def _changed(self) -> None:
+        """Something that may need reconciling changed (also called on ovsdbapp's thread)."""
+        with self._state:
+            self._dirty = True
+            self._state.notify_all()
+
+    def _status_changed(self) -> None:
+        """Only BFD state changed (called on ovsdbapp's thread)."""
+        with self._state:
+            if self._status_due is None:
+                self._status_due = time.monotonic() + STATUS_DELAY
+                self._state.notify_all()
+
+    def _wait_for_work(self) -> None:
+        """Return when a pass is due: a change, BFD news that waited long enough, or the
+        idle check."""
+        idle_until = time.monotonic() + IDLE_CHECK
+        with self._state:
+            while not self._dirty and not self._stopping.is_set():
+                now = time.monotonic()
+                due = min(idle_until, self._status_due or idle_until)
+                if now >= due:
+                    break
+                self._state.wait(due - now)
+            self._dirty, self._status_due = False, None
 
     # ------------------------------------------------------------ the thread
 
@@ -87,7 +121,9 @@ class HostAgent(threading.Thread):
         while not self._stopping.is_set():
             target = self._target
             try:
-                connection = HostConnection(target, self._timeout, self._wake.set)
+                connection = HostConnection(
+                    target, self._timeout, self._changed, self._status_changed
+                )
             except ConnectFailed as failure:
                 self._send(HostReport(self.host_id, connected=False, reason=failure.reason))
                 log.info("%s: cannot connect to %s: %s", self.name, target, failure.reason)
@@ -106,7 +142,6 @@ class HostAgent(threading.Thread):
     def _serve(self, connection: HostConnection, target: str) -> None:
         """Run passes until the connection drops, the target changes or we stop."""
         while not self._stopping.is_set() and connection.alive and self._target == target:
-            self._wake.clear()
             try:
                 self._pass(connection)
             except Exception as error:  # a failed transaction: retry, but not in a hot loop
@@ -115,7 +150,7 @@ class HostAgent(threading.Thread):
                 log.warning("%s: reconcile failed: %s", self.name, error)
                 self._stopping.wait(MAX_BACKOFF)
                 continue
-            self._wake.wait(IDLE_CHECK)
+            self._wait_for_work()
 
     def _pass(self, connection: HostConnection) -> None:
         with self._state:

@@ -3,12 +3,13 @@
 Only the columns the manager reads or writes are replicated (see COLUMNS): not the
 statistics OVS rewrites every few seconds, which would wake every host's agent for nothing.
 Reading happens inside a transaction on the connection's own thread (ovsdb/writes.py), so
-the replica cannot change half-way through.
+the replica cannot change half-way through, and through a RowCache, so that a pass converts
+only the rows that changed since the last one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -29,6 +30,8 @@ COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     ),
     "Controller": ("target", "max_backoff", "inactivity_probe", "connection_mode"),
 })
+# Columns OVS itself keeps rewriting: news to report, never a reason to reconcile.
+STATUS_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({"Interface": ("bfd_status",)})
 
 
 def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
@@ -77,28 +80,74 @@ class ObservedBridge:
         }
 
 
-def read_bridge(tables: Mapping) -> ObservedBridge | None:
+class RowCache:
+    """What was read from each row, kept until the row changes (`forget`, called from the
+    IDL's change notifications). The ovs IDL converts a column on every access; re-reading
+    every port on every pass made reading the most expensive part of reconciling a host."""
+
+    def __init__(self) -> None:
+        self._read: dict = {}
+
+    def forget(self, uuid) -> None:
+        self._read.pop(uuid, None)
+
+    def get(self, row, read: Callable):
+        found = self._read.get(row.uuid)
+        if found is None:
+            found = self._read[row.uuid] = read(row)
+        return found
+
+
+@dataclass(frozen=True)
+class _BridgeRow:
+    name: str
+    columns: dict  # ObservedBridge's own fields
+    port_rows: tuple
+    controller_rows: tuple
+
+
+@dataclass(frozen=True)
+class _PortRow:
+    name: str
+    external_ids: Mapping[str, str]
+    interface_rows: tuple
+
+
+def read_bridge(tables: Mapping, cache: RowCache) -> ObservedBridge | None:
     """br-int as the IDL replica `tables` holds it, or None if there is none."""
-    row = next((b for b in tables["Bridge"].rows.values() if b.name == INT_BRIDGE), None)
-    if row is None:
+    bridges = (cache.get(row, _read_bridge_row) for row in tables["Bridge"].rows.values())
+    bridge = next((b for b in bridges if b.name == INT_BRIDGE), None)
+    if bridge is None:
         return None
+    ports = {}
+    for port_row in bridge.port_rows:
+        port = cache.get(port_row, _read_port_row)
+        interfaces = tuple(cache.get(i, _read_interface) for i in port.interface_rows)
+        ports[port.name] = ObservedPort(port.name, port.external_ids, interfaces)
     return ObservedBridge(
-        datapath_type=row.datapath_type,
-        fail_mode=_optional(row.fail_mode),
-        protocols=frozenset(row.protocols),
-        other_config=_frozen(row.other_config),
-        external_ids=_frozen(row.external_ids),
-        controllers=tuple(_read_controller(c) for c in row.controller),
-        ports=MappingProxyType({p.name: _read_port(p) for p in row.ports}),
+        **bridge.columns,
+        controllers=tuple(cache.get(c, _read_controller) for c in bridge.controller_rows),
+        ports=MappingProxyType(ports),
     )
 
 
-def _read_port(row) -> ObservedPort:
-    return ObservedPort(
+def _read_bridge_row(row) -> _BridgeRow:
+    return _BridgeRow(
         name=row.name,
-        external_ids=_frozen(row.external_ids),
-        interfaces=tuple(_read_interface(i) for i in row.interfaces),
+        columns={
+            "datapath_type": row.datapath_type,
+            "fail_mode": _optional(row.fail_mode),
+            "protocols": frozenset(row.protocols),
+            "other_config": _frozen(row.other_config),
+            "external_ids": _frozen(row.external_ids),
+        },
+        port_rows=tuple(row.ports),
+        controller_rows=tuple(row.controller),
     )
+
+
+def _read_port_row(row) -> _PortRow:
+    return _PortRow(row.name, _frozen(row.external_ids), tuple(row.interfaces))
 
 
 def _read_interface(row) -> ObservedInterface:

@@ -38,7 +38,7 @@ class ReconcileCommand(BaseCommand):
 
     def run_idl(self, txn) -> None:
         tables = self.api.tables
-        observed = read_bridge(tables)
+        observed = read_bridge(tables, self.api.cache)
         changes = plan(self.desired, observed)
         if changes.writes:
             txn.add_comment(f"weft: reconcile {self.desired.host_name}")
