@@ -8,7 +8,7 @@ belong to someone else and are never touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from models.snapshot import HostView
@@ -48,12 +48,14 @@ class ControllerSpec:
 @dataclass(frozen=True)
 class TunnelSpec:
     """One VXLAN port on br-int towards a peer host. The VNI comes from each flow
-    (`key=flow`); BFD tells whether the peer answers."""
+    (`key=flow`); BFD tells whether the peer answers, once the peer has a tunnel back
+    (`bfd_enabled`, see desired_switches)."""
 
     port: str
     peer_id: int
     peer_name: str
     remote_ip: str
+    bfd_enabled: bool
 
     @property
     def options(self) -> dict[str, str]:
@@ -61,7 +63,7 @@ class TunnelSpec:
 
     @property
     def bfd(self) -> dict[str, str]:
-        return {"enable": "true"}
+        return {"enable": "true"} if self.bfd_enabled else {}
 
     @property
     def external_ids(self) -> dict[str, str]:
@@ -99,9 +101,19 @@ def tunnel_port_name(peer_id: int) -> str:
 
 
 def desired_switches(
-    hosts: Mapping[int, HostView], controller: ControllerSpec
+    hosts: Mapping[int, HostView],
+    numbered: Collection[tuple[int, int]],
+    controller: ControllerSpec,
 ) -> dict[int, DesiredSwitch]:
-    """{host id: DesiredSwitch} for every host: each one tunnels to every other."""
+    """{host id: DesiredSwitch} for every host: each one tunnels to every other.
+
+    `numbered` holds the (host id, peer id) pairs whose tunnel OVS has numbered, as the
+    tunnels table records them. BFD runs on a tunnel once its peer has numbered the tunnel
+    back: before that, a session can only report "down", and its packets reach the peer's
+    kernel, which answers each with ICMP and resolves a neighbour for it. With 50 hosts
+    coming up at once, that overflowed the machine-wide ARP table, and the sessions kept
+    ovs-vswitchd busy for seconds while the tunnels themselves were still being created.
+    """
     return {
         host.id: DesiredSwitch(
             host_name=host.name,
@@ -114,6 +126,7 @@ def desired_switches(
                     peer_id=peer.id,
                     peer_name=peer.name,
                     remote_ip=str(peer.tunnel_ip),
+                    bfd_enabled=(peer.id, host.id) in numbered,
                 )
                 for peer in sorted(hosts.values(), key=lambda h: h.id)
                 if peer.id != host.id

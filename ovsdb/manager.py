@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
@@ -44,8 +43,8 @@ class OvsdbManager:
         self._stop_event = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._hosts: Mapping[int, HostView] | None = None  # latest from the reconciler
-        self._applied: dict[int, HostView] = {}
+        self._snapshot: Snapshot | None = None  # latest from the reconciler
+        self._applied: tuple[dict[int, HostView], frozenset] | None = None
         self.agents: dict[int, HostAgent] = {}
         self._retired: list[HostAgent] = []
         self.writer = BindingWriter(engine)
@@ -56,7 +55,7 @@ class OvsdbManager:
     def on_pass(self, snapshot: Snapshot, changes) -> None:
         """Reconciler listener: cheap, never blocks on OVS."""
         with self._lock:
-            self._hosts = snapshot.hosts
+            self._snapshot = snapshot
         if any(change.table in PORT_TABLES for change in changes):
             self.writer.ports_changed()
         self._wake.set()
@@ -110,12 +109,21 @@ class OvsdbManager:
             self._wake.wait()
             self._wake.clear()
             with self._lock:
-                hosts = self._hosts
-            if hosts is not None and dict(hosts) != self._applied:
-                self._apply(dict(hosts))
+                snapshot = self._snapshot
+            if snapshot is None:
+                continue
+            # Tunnel status changes often and matters to nobody here: only ofports do.
+            numbered = frozenset(
+                (host_id, peer_id)
+                for host_id, peers in snapshot.tunnels.items()
+                for peer_id, tunnel in peers.items()
+                if tunnel.ofport is not None
+            )
+            if (dict(snapshot.hosts), numbered) != self._applied:
+                self._apply(dict(snapshot.hosts), numbered)
 
-    def _apply(self, hosts: dict[int, HostView]) -> None:
-        desired = desired_switches(hosts, self._controller)
+    def _apply(self, hosts: dict[int, HostView], numbered: frozenset) -> None:
+        desired = desired_switches(hosts, numbered, self._controller)
         with self._lock:
             for host_id in self.agents.keys() - hosts.keys():
                 agent = self.agents.pop(host_id)
@@ -131,4 +139,4 @@ class OvsdbManager:
                     agent.start()
                 else:
                     agent.update(target, switch)
-        self._applied = hosts
+        self._applied = (hosts, numbered)

@@ -123,9 +123,15 @@ class Rig:
 
     def tunnels(self) -> dict[tuple[int, int], int | None]:
         """{(host id, peer id): ofport} as recorded."""
+        return {pair: ofport for pair, (ofport, _) in self.tunnel_rows().items()}
+
+    def tunnel_rows(self) -> dict[tuple[int, int], tuple[int | None, str]]:
+        """{(host id, peer id): (ofport, BFD status)} as recorded."""
         with Session(self.engine) as session:
-            rows = session.execute(select(t.Tunnel.host_id, t.Tunnel.peer_id, t.Tunnel.ofport))
-            return {(row.host_id, row.peer_id): row.ofport for row in rows}
+            rows = session.execute(
+                select(t.Tunnel.host_id, t.Tunnel.peer_id, t.Tunnel.ofport, t.Tunnel.status)
+            )
+            return {(row.host_id, row.peer_id): (row.ofport, row.status) for row in rows}
 
     def host_state(self, host_id: int) -> tuple[str, str | None]:
         with Session(self.engine) as session:
@@ -189,6 +195,12 @@ def test_three_hosts_get_br_int_and_a_full_mesh_and_a_second_reconcile_writes_no
     rig = rigs(hosts=3)
     ids = rig.register(*rig.lab.hosts)
     wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    # BFD comes on once both ends of a tunnel exist, and is recorded when up at both ends.
+    wait_for(
+        lambda: len(rig.tunnel_rows()) == 6
+        and all(status == "up" for _, status in rig.tunnel_rows().values()),
+        "BFD up on every tunnel",
+    )
 
     for host in rig.lab.hosts:
         name = host.name
