@@ -19,6 +19,15 @@ def controller(
     ),
     resync: float = typer.Option(30.0, help="Seconds between full resyncs (the safety net)."),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+    controller_target: str = typer.Option(
+        None,
+        "--controller-target",
+        help="Where switches reach this controller, set on every br-int (e.g. "
+        "tcp:198.18.0.254:6653). Default: tcp: and the --listen address, unless that is 0.0.0.0.",
+    ),
+    no_ovsdb: bool = typer.Option(
+        False, "--no-ovsdb", help="Do not manage the hosts' OVS (br-int, tunnels, bindings)."
+    ),
 ) -> None:
     """Run the Weft controller: compile the database's desired state into flows on every
     registered host's br-int, and keep them in step.
@@ -32,12 +41,23 @@ def controller(
     from controller.runner import OpenFlowSettings
     from controller.service import ControllerService, run_forever
     from models.db import make_engine
+    from ovsdb.desired import ControllerSpec
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     host, _, port = listen.rpartition(":")
+    ovsdb = None
+    if not no_ovsdb:
+        if controller_target is None and host in ("", "0.0.0.0"):
+            raise typer.BadParameter(
+                "switches cannot reach 0.0.0.0: give --controller-target, or --listen an "
+                "address, or --no-ovsdb",
+                param_hint="--controller-target",
+            )
+        ovsdb = ControllerSpec(controller_target or f"tcp:{host}:{port}")
     service = ControllerService(
-        make_engine(database_url), OpenFlowSettings(host or "0.0.0.0", int(port)), resync
+        make_engine(database_url), OpenFlowSettings(host or "0.0.0.0", int(port)), resync,
+        ovsdb=ovsdb,
     )
     run_forever(service)

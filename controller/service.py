@@ -3,6 +3,8 @@
     change feed ──> Reconciler ──> Fleet ──> SwitchSync per switch ──> OpenFlow bundles
     (LISTEN/poll)   (StateStore,     ^
                      compiler)       └── WeftOpenFlowApp (os-ken): connects, replies
+                        │
+                        └── OvsdbManager (ovsdb/): br-int, controller and tunnels per host
 
 Each piece runs on its own thread(s) and talks to the next through a narrow call; this module
 only builds them in order and stops them on SIGTERM/SIGINT.
@@ -26,6 +28,8 @@ from controller.runner import OpenFlowSettings, start_openflow
 from controller.state import StateStore
 from controller.status import StatusWriter
 from controller.switch import ApplyResult, SwitchSync
+from ovsdb.desired import ControllerSpec
+from ovsdb.manager import OvsdbManager
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,10 @@ class ControllerService:
         openflow: OpenFlowSettings,
         resync_interval: float = 30.0,
         multicast: MulticastSettings | None = None,
+        ovsdb: ControllerSpec | None = None,
     ):
+        """`ovsdb`: the controller every host's br-int is given by the OVSDB manager; None
+        runs no manager (the hosts' OVS is set up by someone else)."""
         self.engine = engine
         self.stop_event = threading.Event()
         self.store = StateStore(engine)
@@ -57,6 +64,9 @@ class ControllerService:
         )
         self.packet_in_handlers: list = [self.snooping.packet_in]
         self._openflow = openflow
+        self.ovsdb = OvsdbManager(engine, ovsdb) if ovsdb else None
+        if self.ovsdb:
+            self.reconciler.add_listener(self.ovsdb.on_pass)
 
     # ------------------------------------------------------------ wiring callbacks
 
@@ -93,6 +103,8 @@ class ControllerService:
         start_feed(self.engine, self.reconciler.submit, self.stop_event)
         self.snooping.start()
         start_openflow(self._openflow, self.fleet, self.packet_in_handlers)
+        if self.ovsdb:
+            self.ovsdb.start()
         log.info(
             "controller up: OpenFlow on %s:%d, %d hosts known",
             self._openflow.listen_host,
@@ -102,6 +114,8 @@ class ControllerService:
 
     def stop(self) -> None:
         self.stop_event.set()
+        if self.ovsdb:
+            self.ovsdb.stop()
         self.status.join(timeout=5)
 
 

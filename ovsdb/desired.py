@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from models.identity import datapath_id_text
 from models.snapshot import HostView
 
 INT_BRIDGE = "br-int"
@@ -84,8 +85,8 @@ class DesiredSwitch:
     @property
     def other_config(self) -> dict[str, str]:
         return {
-            # 16 hex digits, as OVS reads it; fixed so the controller recognises the switch.
-            "datapath-id": f"{self.datapath_id:016x}",
+            # Fixed, so that the controller recognises the switch when it connects.
+            "datapath-id": datapath_id_text(self.datapath_id),
             "disable-in-band": "true",
         }
 
