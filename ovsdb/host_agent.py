@@ -59,6 +59,7 @@ class HostAgent(threading.Thread):
         self._status_due: float | None = None  # run a pass then, to report BFD news
         self._requested = self._completed = 0
         self._last_report: HostReport | None = None
+        self._blocked: tuple[str, ...] = ()  # last warned about
         self.writes = 0  # transactions that changed the host's database
 
     # ------------------------------------------------------------ inputs (any thread)
@@ -160,11 +161,13 @@ class HostAgent(threading.Thread):
         if command.committed:
             self.writes += 1
         outcome: Outcome = command.result
-        if outcome.plan.blocked:
-            log.warning(
-                "%s: ports %s exist but are not Weft's: tunnels not created",
-                self.name, ", ".join(outcome.plan.blocked),
-            )
+        if outcome.plan.blocked != self._blocked:
+            self._blocked = outcome.plan.blocked
+            if self._blocked:
+                log.warning(
+                    "%s: ports %s exist but are not Weft's: those tunnels are not created",
+                    self.name, ", ".join(self._blocked),
+                )
         self._send(self._observed(desired, outcome))
         with self._state:
             self._completed = max(self._completed, ticket)

@@ -45,7 +45,7 @@ class OvsdbManager:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None  # latest from the reconciler
         self._applied: tuple[dict[int, HostView], frozenset] | None = None
-        self.agents: dict[int, HostAgent] = {}
+        self._agents: dict[int, HostAgent] = {}
         self._retired: list[HostAgent] = []
         self.writer = BindingWriter(engine)
         self._thread = threading.Thread(target=self._run, name="ovsdb-manager", daemon=True)
@@ -74,7 +74,7 @@ class OvsdbManager:
         self._wake.set()
         self._thread.join(timeout)
         with self._lock:
-            agents = [*self.agents.values(), *self._retired]
+            agents = [*self._agents.values(), *self._retired]
         for agent in agents:
             agent.stop()
         self.writer.stop()
@@ -87,7 +87,7 @@ class OvsdbManager:
     def writes(self) -> int:
         """OVSDB transactions that changed something, over all hosts since start."""
         with self._lock:
-            agents = [*self.agents.values(), *self._retired]
+            agents = [*self._agents.values(), *self._retired]
         return sum(agent.writes for agent in agents)
 
     def reconcile_now(self, timeout: float = 30.0) -> bool:
@@ -95,7 +95,7 @@ class OvsdbManager:
         `timeout` seconds (e.g. it is disconnected)."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            agents = list(self.agents.values())
+            agents = list(self._agents.values())
         tickets = [(agent, agent.request_pass()) for agent in agents]
         return all(
             agent.wait_pass(ticket, max(0.0, deadline - time.monotonic()))
@@ -125,17 +125,17 @@ class OvsdbManager:
     def _apply(self, hosts: dict[int, HostView], numbered: frozenset) -> None:
         desired = desired_switches(hosts, numbered, self._controller)
         with self._lock:
-            for host_id in self.agents.keys() - hosts.keys():
-                agent = self.agents.pop(host_id)
+            for host_id in self._agents.keys() - hosts.keys():
+                agent = self._agents.pop(host_id)
                 agent.stop()
                 self._retired.append(agent)
                 log.info("%s: host deleted, agent stopped", agent.name)
             for host_id, switch in desired.items():
                 target = hosts[host_id].ovsdb_target
-                agent = self.agents.get(host_id)
+                agent = self._agents.get(host_id)
                 if agent is None:
                     agent = HostAgent(host_id, target, switch, self.writer.report, self._timeout)
-                    self.agents[host_id] = agent
+                    self._agents[host_id] = agent
                     agent.start()
                 else:
                     agent.update(target, switch)

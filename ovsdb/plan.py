@@ -32,7 +32,7 @@ class Plan:
     fix_tunnels: tuple[TunnelSpec, ...] = ()
     delete_ports: tuple[str, ...] = ()
     # Port names we want that a port Weft does not own already has: reported, not touched.
-    blocked: tuple[str, ...] = field(default=(), compare=False)
+    blocked: tuple[str, ...] = ()
 
     @property
     def writes(self) -> bool:

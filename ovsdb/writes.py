@@ -45,6 +45,10 @@ class ReconcileCommand(BaseCommand):
             apply(txn, tables, changes)
         self.result = Outcome(observed, changes)
 
+    def __str__(self) -> str:
+        """Short: ovsdbapp puts the commands of a failed transaction in its error message."""
+        return f"ReconcileCommand({self.desired.host_name})"
+
     def post_commit(self, txn) -> None:
         # ovsdbapp calls this only for a transaction the server committed, never for an
         # unchanged one: it is the count of transactions that wrote.
