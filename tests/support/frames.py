@@ -1,0 +1,87 @@
+"""Raw Ethernet frames sent and captured inside a lab container (AF_PACKET, no tools needed).
+
+Used where a test must show that a frame reaches nobody, or craft one a normal socket will
+not send (an ARP claiming someone else's address). The scripts run with this interpreter in
+the container's namespace through `lab.exec`/`lab.spawn`.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import time
+
+from lab import Lab
+
+SEND = """
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+for frame in sys.argv[1:]:
+    s.send(bytes.fromhex(frame))
+"""
+
+CAPTURE = """
+import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind(("eth0", 0))
+s.settimeout(0.1)
+print("ready", flush=True)
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    try:
+        data, addr = s.recvfrom(65535)
+    except TimeoutError:
+        continue
+    if addr[2] != socket.PACKET_OUTGOING:
+        print(data.hex(), flush=True)
+"""
+
+
+def mac_bytes(mac: str) -> bytes:
+    return bytes.fromhex(mac.replace(":", ""))
+
+
+def arp(op: int, src_mac: str, src_ip: str, dst_mac: str, target_ip: str) -> bytes:
+    """An ARP frame (op 1 request, 2 reply) from src_mac claiming src_ip."""
+    import ipaddress
+
+    eth_dst = "ff:ff:ff:ff:ff:ff" if op == 1 else dst_mac
+    return (
+        mac_bytes(eth_dst)
+        + mac_bytes(src_mac)
+        + struct.pack("!HHHBBH", 0x0806, 1, 0x0800, 6, 4, op)
+        + mac_bytes(src_mac)
+        + ipaddress.IPv4Address(src_ip).packed
+        + mac_bytes(dst_mac if op == 2 else "00:00:00:00:00:00")
+        + ipaddress.IPv4Address(target_ip).packed
+    )
+
+
+def send(lab: Lab, port: str, frames: list[bytes]) -> None:
+    lab.exec(port, [sys.executable, "-c", SEND, *(f.hex() for f in frames)])
+
+
+class Capture:
+    """Frames arriving at a container's eth0 while the `with` block runs (plus `linger`)."""
+
+    def __init__(self, lab: Lab, port: str, seconds: float = 30.0, linger: float = 0.5):
+        self._lab, self._port, self._seconds, self._linger = lab, port, seconds, linger
+        self.frames: list[bytes] = []
+
+    def __enter__(self) -> Capture:
+        namespace = self._lab.container(self._port).netns
+        self._process = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", CAPTURE, str(self._seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout.readline().strip() == "ready"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        time.sleep(self._linger)
+        self._process.terminate()
+        out, _ = self._process.communicate(timeout=10)
+        self.frames = [bytes.fromhex(line) for line in out.split()]
