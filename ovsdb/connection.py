@@ -129,11 +129,14 @@ class _WatchedIdl(connection.OvsdbIdl):
         host, initial transactions took seconds instead of milliseconds."""
 
     def notify(self, event, row, updates=None) -> None:
-        self._cache.forget(row.uuid)
-        # row._table: the IDL gives no other way to a row's table (ovsdbapp's events use it).
-        if event == idl.ROW_UPDATE and _only_status(row._table.name, updates):
+        # row._table and updates._data (the old values of the changed columns): the IDL
+        # offers no other way to a row's table (ovsdbapp reads it too); what changed it
+        # tells only through hasattr, at the cost of an exception per absent column.
+        status = STATUS_COLUMNS.get(row._table.name, ())
+        if event == idl.ROW_UPDATE and status and set(updates._data) <= set(status):
             self._on_status()
         else:
+            self._cache.forget(row.uuid)
             self._on_change()
 
     def run(self):
@@ -142,15 +145,6 @@ class _WatchedIdl(connection.OvsdbIdl):
             self._seen_seqno = self.session_seqno  # not _last_seqno: the ovs Idl has one
             self._on_change()
         return changed
-
-
-def _only_status(table: str, updates) -> bool:
-    """True if an update changed status columns only. `updates` holds the old values of the
-    changed columns alone; asking it for any other column fails, cheaply."""
-    status = STATUS_COLUMNS.get(table, ())
-    return bool(status) and not any(
-        hasattr(updates, column) for column in COLUMNS[table] if column not in status
-    )
 
 
 def fetch_schema(target: str, timeout: float) -> dict:

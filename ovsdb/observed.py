@@ -9,6 +9,7 @@ only the rows that changed since the last one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -82,8 +83,9 @@ class ObservedBridge:
 
 class RowCache:
     """What was read from each row, kept until the row changes (`forget`, called from the
-    IDL's change notifications). The ovs IDL converts a column on every access; re-reading
-    every port on every pass made reading the most expensive part of reconciling a host."""
+    IDL's change notifications, except for STATUS_COLUMNS, which are read afresh). The ovs
+    IDL converts a column on every access; re-reading every port on every pass made reading
+    the most expensive part of reconciling a host."""
 
     def __init__(self) -> None:
         self._read: dict = {}
@@ -122,7 +124,8 @@ def read_bridge(tables: Mapping, cache: RowCache) -> ObservedBridge | None:
     ports = {}
     for port_row in bridge.port_rows:
         port = cache.get(port_row, _read_port_row)
-        interfaces = tuple(cache.get(i, _read_interface) for i in port.interface_rows)
+        interfaces = tuple(_with_bfd_state(i, cache.get(i, _read_interface))
+                           for i in port.interface_rows)
         ports[port.name] = ObservedPort(port.name, port.external_ids, interfaces)
     return ObservedBridge(
         **bridge.columns,
@@ -151,6 +154,7 @@ def _read_port_row(row) -> _PortRow:
 
 
 def _read_interface(row) -> ObservedInterface:
+    """All but the BFD state, which changes too often to be worth caching."""
     ofport = _optional(row.ofport)
     return ObservedInterface(
         name=row.name,
@@ -159,8 +163,14 @@ def _read_interface(row) -> ObservedInterface:
         bfd=_frozen(row.bfd),
         external_ids=_frozen(row.external_ids),
         ofport=ofport if ofport is not None and ofport > 0 else None,
-        bfd_state=row.bfd_status.get("state"),
+        bfd_state=None,
     )
+
+
+def _with_bfd_state(row, interface: ObservedInterface) -> ObservedInterface:
+    if interface.bfd.get("enable") != "true":
+        return interface
+    return dataclasses.replace(interface, bfd_state=row.bfd_status.get("state"))
 
 
 def _read_controller(row) -> ControllerSpec:

@@ -17,6 +17,16 @@ from ovsdb.observed import ObservedBridge, ObservedPort
 
 
 @dataclass(frozen=True)
+class TunnelFix:
+    """What to rewrite on one of Weft's tunnel ports: whole interface columns (type, options,
+    bfd: Weft's alone) and the marker keys, on the port and its interface."""
+
+    port: str
+    interface: Mapping[str, object] = field(default_factory=dict)
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Plan:
     create_bridge: bool = False
     # Bridge columns to set (datapath_type, fail_mode, protocols).
@@ -28,8 +38,8 @@ class Plan:
     # Settings to fix on the existing controller, whose target is already right.
     controller_settings: Mapping[str, object] = field(default_factory=dict)
     add_tunnels: tuple[TunnelSpec, ...] = ()
-    # Weft's tunnel ports whose interface settings drifted: rewritten from the spec.
-    fix_tunnels: tuple[TunnelSpec, ...] = ()
+    # Weft's tunnel ports whose settings drifted (or whose BFD goes on or off).
+    fix_tunnels: tuple[TunnelFix, ...] = ()
     delete_ports: tuple[str, ...] = ()
     # Port names we want that a port Weft does not own already has: reported, not touched.
     blocked: tuple[str, ...] = ()
@@ -62,8 +72,8 @@ def plan(desired: DesiredSwitch, bridge: ObservedBridge | None) -> Plan:
             add.append(tunnel)
         elif not existing.owned:
             blocked.append(tunnel.port)
-        elif _drifted(existing, tunnel):
-            fix.append(tunnel)
+        elif fixes := _tunnel_fix(existing, tunnel):
+            fix.append(fixes)
     wanted = {tunnel.port for tunnel in desired.tunnels}
     return Plan(
         bridge_columns={
@@ -118,14 +128,17 @@ def _controller_settings(bridge: ObservedBridge, controller: ControllerSpec) -> 
     return {k: v for k, v in controller.settings.items() if observed[k] != v}
 
 
-def _drifted(port: ObservedPort, tunnel: TunnelSpec) -> bool:
-    """True if Weft's port no longer is the tunnel `tunnel` describes (OVSDB gives every
-    port at least one interface; Weft's have exactly one)."""
+def _tunnel_fix(port: ObservedPort, tunnel: TunnelSpec) -> TunnelFix | None:
+    """What differs between Weft's port and the tunnel `tunnel` describes, or None (OVSDB
+    gives every port at least one interface; Weft's have exactly one)."""
     iface = port.interfaces[0]
-    return (
-        iface.type != "vxlan"
-        or dict(iface.options) != tunnel.options
-        or dict(iface.bfd) != tunnel.bfd
-        or any(port.external_ids.get(k) != v for k, v in tunnel.external_ids.items())
-        or any(iface.external_ids.get(k) != v for k, v in tunnel.external_ids.items())
-    )
+    wanted = {"type": "vxlan", "options": tunnel.options, "bfd": tunnel.bfd}
+    interface = {c: v for c, v in wanted.items() if getattr(iface, c) != v}
+    external_ids = {
+        k: v
+        for k, v in tunnel.external_ids.items()
+        if port.external_ids.get(k) != v or iface.external_ids.get(k) != v
+    }
+    if interface or external_ids:
+        return TunnelFix(tunnel.port, interface, external_ids)
+    return None

@@ -16,7 +16,7 @@ from ovsdbapp.backend.ovs_idl.command import BaseCommand
 
 from ovsdb.desired import INT_BRIDGE, ControllerSpec, DesiredSwitch, TunnelSpec
 from ovsdb.observed import ObservedBridge, read_bridge
-from ovsdb.plan import Plan, plan
+from ovsdb.plan import Plan, TunnelFix, plan
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ def apply(txn, tables: Mapping, changes: Plan) -> None:
         for tunnel in changes.add_tunnels:
             bridge.addvalue("ports", _insert_tunnel(txn, tables, tunnel))
         ports = {port.name: port for port in bridge.ports}
-        for tunnel in changes.fix_tunnels:
-            _fix_tunnel(ports[tunnel.port], tunnel)
+        for fix in changes.fix_tunnels:
+            _fix_tunnel(ports[fix.port], fix)
         for name in changes.delete_ports:
             bridge.delvalue("ports", ports[name])
     if changes.controller is not None:
@@ -110,10 +110,11 @@ def _insert_tunnel(txn, tables: Mapping, tunnel: TunnelSpec):
     return port
 
 
-def _fix_tunnel(port, tunnel: TunnelSpec) -> None:
+def _fix_tunnel(port, fix: TunnelFix) -> None:
     iface = port.interfaces[0]
-    iface.type, iface.options, iface.bfd = "vxlan", tunnel.options, tunnel.bfd
-    for key, value in tunnel.external_ids.items():
+    for column, value in fix.interface.items():
+        setattr(iface, column, value)
+    for key, value in fix.external_ids.items():
         iface.setkey("external_ids", key, value)
         port.setkey("external_ids", key, value)
 

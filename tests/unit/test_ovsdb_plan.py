@@ -15,7 +15,7 @@ from ovsdb.desired import (
     tunnel_port_name,
 )
 from ovsdb.observed import ObservedBridge, ObservedInterface, ObservedPort
-from ovsdb.plan import Plan, plan
+from ovsdb.plan import Plan, TunnelFix, plan
 
 CONTROLLER = ControllerSpec("tcp:198.18.0.254:6653")
 
@@ -144,12 +144,20 @@ def test_tunnels_to_deleted_hosts_are_removed_and_new_peers_added():
     assert changes.add_tunnels == (tunnel(3),)
 
 
-def test_a_tunnel_that_drifted_is_rewritten():
+def test_only_what_drifted_on_a_tunnel_is_rewritten():
     moved = dataclasses.replace(tunnel(3), remote_ip="203.0.113.33")
     without_bfd = tunnel(2, bfd=False)
     observed = converged(dataclasses.replace(DESIRED, tunnels=(without_bfd, moved)))
+    renamed = dataclasses.replace(tunnel(3), peer_name="host3-new")
 
-    changes = plan(DESIRED, observed)
+    changes = plan(dataclasses.replace(DESIRED, tunnels=(tunnel(2), renamed)), observed)
 
-    assert changes.fix_tunnels == (tunnel(2), tunnel(3))
+    assert changes.fix_tunnels == (
+        TunnelFix("wvx2", interface={"bfd": {"enable": "true"}}),
+        TunnelFix(
+            "wvx3",
+            interface={"options": {"remote_ip": "203.0.113.3", "key": "flow"}},
+            external_ids={"weft-peer": "host3-new"},
+        ),
+    )
     assert changes.add_tunnels == changes.delete_ports == ()
