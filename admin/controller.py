@@ -2,62 +2,82 @@
 
 from __future__ import annotations
 
-import logging
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def option(*names: str, help: str, **kwargs):
+    return typer.Option(*names, help=help, show_default=False, **kwargs)
+
+
 def controller(
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        envvar="WEFT_DATABASE_URL",
-        help="Database to read desired state from.",
-    ),
-    listen: str = typer.Option(
-        "0.0.0.0:6653", "--listen", help="HOST:PORT where switches connect (OpenFlow)."
-    ),
-    resync: float = typer.Option(30.0, help="Seconds between full resyncs (the safety net)."),
-    log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
-    controller_target: str = typer.Option(
-        None,
-        "--controller-target",
-        help="Where switches reach this controller, set on every br-int (e.g. "
-        "tcp:198.18.0.254:6653). Default: tcp: and the --listen address, unless that is 0.0.0.0.",
-    ),
-    no_ovsdb: bool = typer.Option(
-        False, "--no-ovsdb", help="Do not manage the hosts' OVS (br-int, tunnels, bindings)."
-    ),
+    config_file: Annotated[
+        Path | None,
+        option("--config", envvar="WEFT_CONFIG", help="TOML settings file (docs/operations.md)."),
+    ] = None,
+    database_url: Annotated[
+        str | None, option("--database-url", help="Database URL (env WEFT_DATABASE_URL).")
+    ] = None,
+    listen: Annotated[
+        str | None, option("--listen", help="HOST:PORT for switches (default 0.0.0.0:6653).")
+    ] = None,
+    controller_target: Annotated[
+        str | None,
+        option(
+            "--controller-target",
+            help="Where switches reach this controller, set on every br-int (e.g. "
+            "tcp:198.18.0.254:6653). Default: tcp: and the --listen address, unless 0.0.0.0.",
+        ),
+    ] = None,
+    no_ovsdb: Annotated[
+        bool, option("--no-ovsdb", help="Do not manage the hosts' OVS over OVSDB.")
+    ] = False,
+    metrics: Annotated[
+        str | None, option("--metrics", help="HOST:PORT to serve Prometheus /metrics on.")
+    ] = None,
+    resync: Annotated[
+        float | None, option("--resync", help="Seconds between full resyncs (default 30).")
+    ] = None,
+    log_level: Annotated[
+        str | None, option("--log-level", help="DEBUG, INFO (default), WARNING or ERROR.")
+    ] = None,
+    log_format: Annotated[
+        str | None, option("--log-format", help="text (default) or json, one object a line.")
+    ] = None,
 ) -> None:
     """Run the Weft controller: compile the database's desired state into flows on every
-    registered host's br-int, and keep them in step.
+    registered host's br-int, provision the hosts' OVS over OVSDB, and keep both in step.
+
+    Settings come from defaults, then --config FILE, then WEFT_* environment variables, then
+    these options. It stops cleanly on SIGTERM or Ctrl-C; switches keep forwarding meanwhile.
 
     Example (in a lab's control namespace):
 
-        weft lab exec ctl -- weft controller --listen 198.18.0.254:6653
+        weft lab exec ctl -- weft controller --listen 198.18.0.254:6653 --metrics 198.18.0.254:9464
     """
     # Imported here: os-ken and friends take most of a second to load, which every other
     # `weft` command would pay for otherwise.
-    from controller.runner import OpenFlowSettings
-    from controller.service import ControllerService, run_forever
-    from models.db import make_engine
-    from ovsdb.desired import ControllerSpec
+    from controller import logs
+    from controller.config import ConfigError, ControllerConfig
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    host, _, port = listen.rpartition(":")
-    ovsdb = None
-    if not no_ovsdb:
-        if controller_target is None and host in ("", "0.0.0.0"):
-            raise typer.BadParameter(
-                "switches cannot reach 0.0.0.0: give --controller-target, or --listen an "
-                "address, or --no-ovsdb",
-                param_hint="--controller-target",
-            )
-        ovsdb = ControllerSpec(controller_target or f"tcp:{host}:{port}")
-    service = ControllerService(
-        make_engine(database_url), OpenFlowSettings(host or "0.0.0.0", int(port)), resync,
-        ovsdb=ovsdb,
-    )
-    run_forever(service)
+    overrides = {
+        "database_url": database_url,
+        "openflow_listen": listen,
+        "controller_target": controller_target,
+        "manage_ovsdb": False if no_ovsdb else None,
+        "metrics_listen": metrics,
+        "resync_interval": resync,
+        "log_level": log_level,
+        "log_format": log_format,
+    }
+    try:
+        config = ControllerConfig.load(config_file, overrides=overrides)
+    except ConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    logs.configure(config.log_level, config.log_format)
+    from controller.service import ControllerService, run_forever  # after logging is set up
+
+    run_forever(ControllerService(config))

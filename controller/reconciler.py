@@ -45,6 +45,7 @@ class Reconciler(threading.Thread):
         self._cache = SectionCache()
         self._listeners: list[Listener] = []
         self._start_listeners: list[StartListener] = []
+        self._pass_listeners: list[Callable[[float, bool], None]] = []
         self.configs: dict[int, SwitchConfig] = {}
         self.passes = 0
         self.last_pass_seconds = 0.0
@@ -68,6 +69,10 @@ class Reconciler(threading.Thread):
         times how long a committed change takes to get here)."""
         self._start_listeners.append(listener)
 
+    def add_pass_listener(self, listener: Callable[[float, bool], None]) -> None:
+        """Call `listener(seconds, failed)` after every pass, failed or not (metrics)."""
+        self._pass_listeners.append(listener)
+
     # ------------------------------------------------------------ the loop
 
     def run(self) -> None:
@@ -86,12 +91,17 @@ class Reconciler(threading.Thread):
             batch = batch + self._drain()
             if EVERYTHING in batch:
                 next_resync = time.monotonic() + self._resync_interval
+            started, failed = time.monotonic(), False
             try:
                 self._pass(batch)
             except Exception:
                 # A failed pass must not kill the loop; the next change or resync retries.
                 log.exception("reconcile pass failed; a full resync will follow")
+                failed = True
                 self._queue.put([EVERYTHING])
+            for listener in self._pass_listeners:
+                listener(time.monotonic() - started, failed)
+            if failed:
                 self._stop_event.wait(1.0)
 
     def _drain(self) -> list[Change]:

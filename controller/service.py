@@ -17,17 +17,18 @@ import os
 import signal
 import threading
 
-from sqlalchemy import Engine
-
 from controller.changes import start_feed
 from controller.codec import Codec
+from controller.config import ControllerConfig
 from controller.fleet import Fleet
+from controller.metrics import Metrics
 from controller.multicast import MulticastSettings, Snooping
 from controller.reconciler import Reconciler
 from controller.runner import OpenFlowSettings, start_openflow
 from controller.state import StateStore
 from controller.status import StatusWriter
 from controller.switch import ApplyResult, SwitchSync
+from models.db import make_engine
 from ovsdb.desired import ControllerSpec
 from ovsdb.manager import OvsdbManager
 
@@ -35,22 +36,14 @@ log = logging.getLogger(__name__)
 
 
 class ControllerService:
-    def __init__(
-        self,
-        engine: Engine,
-        openflow: OpenFlowSettings,
-        resync_interval: float = 30.0,
-        multicast: MulticastSettings | None = None,
-        ovsdb: ControllerSpec | None = None,
-    ):
-        """`ovsdb`: the controller every host's br-int is given by the OVSDB manager; None
-        runs no manager (the hosts' OVS is set up by someone else)."""
-        self.engine = engine
+    def __init__(self, config: ControllerConfig):
+        self.config = config
+        self.engine = engine = make_engine(config.database_url)
         self.stop_event = threading.Event()
         self.store = StateStore(engine)
         self.status = StatusWriter(engine, self.stop_event)
         self.reconciler = Reconciler(
-            self.store, self._deliver, self.stop_event, resync_interval=resync_interval
+            self.store, self._deliver, self.stop_event, resync_interval=config.resync_interval
         )
         self.fleet = Fleet(
             Codec(),
@@ -59,14 +52,24 @@ class ControllerService:
             on_applied=self._applied,
             on_connection=self._connection,
         )
-        self.snooping = Snooping(
-            engine, self.store, self.fleet, multicast or MulticastSettings(), self.stop_event
+        multicast = MulticastSettings(
+            config.igmp_query_interval, config.igmp_query_response, config.igmp_robustness
         )
+        self.snooping = Snooping(engine, self.store, self.fleet, multicast, self.stop_event)
         self.packet_in_handlers: list = [self.snooping.packet_in]
-        self._openflow = openflow
-        self.ovsdb = OvsdbManager(engine, ovsdb) if ovsdb else None
+        host, _, port = config.openflow_listen.rpartition(":")
+        self._openflow = OpenFlowSettings(host.strip("[]") or "0.0.0.0", int(port))
+        # The OVSDB manager gives every host's br-int this controller; without it the hosts'
+        # OVS is set up by someone else.
+        self.ovsdb = (
+            OvsdbManager(engine, ControllerSpec(config.target), config.ovsdb_connect_timeout)
+            if config.manage_ovsdb
+            else None
+        )
         if self.ovsdb:
             self.reconciler.add_listener(self.ovsdb.on_pass)
+        self.metrics = Metrics(self)
+        self.reconciler.add_pass_listener(self._passed)
 
     # ------------------------------------------------------------ wiring callbacks
 
@@ -90,6 +93,13 @@ class ControllerService:
             " (after connect)" if result.initial else "",
         )
         self.status.switch_flows(sync.datapath_id, len(sync.installed_flows or ()))
+        self.metrics.apply_seconds.observe(result.seconds)
+        self.metrics.flow_mods.labels(sync.name).inc(result.flows_added + result.flows_deleted)
+
+    def _passed(self, seconds: float, failed: bool) -> None:
+        self.metrics.reconcile_seconds.observe(seconds)
+        if failed:
+            self.metrics.errors.labels("reconcile").inc()
 
     def _connection(self, datapath_id: int, address: str, connected: bool, host) -> None:
         self.status.switch_connection(datapath_id, address, connected)
@@ -97,6 +107,8 @@ class ControllerService:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        if self.config.metrics_listen:
+            self.metrics.serve(self.config.metrics_listen)
         self.status.start()
         self.reconciler.start()
         self.reconciler.ready.wait()
