@@ -125,9 +125,12 @@ class HostAgent(threading.Thread):
                 connection = HostConnection(
                     target, self._timeout, self._changed, self._status_changed
                 )
-            except ConnectFailed as failure:
-                self._send(HostReport(self.host_id, connected=False, reason=failure.reason))
-                log.info("%s: cannot connect to %s: %s", self.name, target, failure.reason)
+            except Exception as error:
+                self._send(HostReport(self.host_id, connected=False, reason=_reason(error)))
+                if isinstance(error, ConnectFailed):
+                    log.info("%s: cannot connect to %s: %s", self.name, target, error)
+                else:  # e.g. a schema without a column we need: keep trying, loudly
+                    log.exception("%s: cannot use the OVSDB at %s", self.name, target)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
@@ -194,3 +197,9 @@ class HostAgent(threading.Thread):
         if report != self._last_report and not self._stopping.is_set():
             self._last_report = report
             self._report(report)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ConnectFailed):
+        return error.reason
+    return f"cannot use its database: {error}"

@@ -120,7 +120,10 @@ class OvsdbManager:
                 if tunnel.ofport is not None
             )
             if (dict(snapshot.hosts), numbered) != self._applied:
-                self._apply(dict(snapshot.hosts), numbered)
+                try:
+                    self._apply(dict(snapshot.hosts), numbered)
+                except Exception:  # must not end the thread: the next pass retries
+                    log.exception("could not hand the hosts their desired state")
 
     def _apply(self, hosts: dict[int, HostView], numbered: frozenset) -> None:
         desired = desired_switches(hosts, numbered, self._controller)
