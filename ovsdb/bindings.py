@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Engine, Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import tables as t
@@ -74,7 +74,6 @@ class BindingWriter(threading.Thread):
         self._rebind = False
         # The reports last written, per host: what bindings are computed from.
         self._latest: dict[int, HostReport] = {}
-        self.batches = 0
 
     # ------------------------------------------------------------ inputs (any thread)
 
@@ -122,41 +121,42 @@ class BindingWriter(threading.Thread):
     def _write(self, pending: dict[int, HostReport], rebind: bool) -> None:
         now = _now()
         with Session(self._engine) as session, session.begin():
-            hosts = set(session.scalars(select(t.Host.id)))
+            hosts = {
+                row.id: row
+                for row in session.execute(
+                    select(t.Host.id, t.Host.state, t.Host.state_reason, t.Host.last_seen)
+                )
+            }
             latest = {
                 h: r for h, r in {**self._latest, **pending}.items() if h in hosts
             }
-            _write_health(session, latest.values(), now, self._heartbeat)
+            _write_health(session, hosts, latest, now, self._heartbeat)
             if rebind or any(
                 self._latest.get(h, HostReport(h, False)).interfaces != r.interfaces
                 for h, r in pending.items()
             ):
                 _write_bindings(session, latest, now)
             _write_tunnels(
-                session, [r for r in pending.values() if r.host_id in hosts], hosts, now
+                session, [r for r in pending.values() if r.host_id in hosts], set(hosts), now
             )
         # Deleted hosts drop out here (and their late reports at the next batch).
         self._latest = latest
-        self.batches += 1
 
 
 # ---------------------------------------------------------------- health
 
 
 def _write_health(
-    session: Session, reports: Iterable[HostReport], now: dt.datetime, heartbeat: dt.timedelta
+    session: Session,
+    hosts: Mapping[int, Row],
+    reports: Mapping[int, HostReport],
+    now: dt.datetime,
+    heartbeat: dt.timedelta,
 ) -> None:
-    reports = {r.host_id: r for r in reports}
-    if not reports:
-        return
-    rows = session.execute(
-        select(t.Host.id, t.Host.state, t.Host.state_reason, t.Host.last_seen).where(
-            t.Host.id.in_(reports)
-        )
-    )
+    """`hosts`: id -> (id, state, state_reason, last_seen) as read."""
     changes = []
-    for row in rows:
-        report = reports[row.id]
+    for host_id, report in reports.items():
+        row = hosts[host_id]
         state = "connected" if report.connected else "disconnected"
         stale = report.connected and (row.last_seen is None or now - row.last_seen >= heartbeat)
         if (row.state, row.state_reason) != (state, report.reason) or stale:

@@ -30,9 +30,10 @@ from ovsdb import fastjson
 from ovsdb.observed import COLUMNS, STATUS_COLUMNS, RowCache
 
 SCHEMA = "Open_vSwitch"
-# A transaction on a busy host can take seconds; a dead connection is noticed by the
-# session's probes (and `alive`), not by this.
-TRANSACTION_TIMEOUT = 30.0
+# A transaction on a busy host can take seconds. One whose connection drops half-way ends
+# only at this timeout (ovsdbapp waits for the IDL to reconnect and retries), so a drop
+# during a transaction is reported that much later than one between transactions.
+TRANSACTION_TIMEOUT = 10.0
 _GET_SCHEMA_ID = "weft-schema"
 
 

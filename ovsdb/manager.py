@@ -1,12 +1,12 @@
 """The OVSDB manager: one HostAgent per registered host, fed by the reconciler.
 
     Reconciler pass ──on_pass(snapshot, changes)──> OvsdbManager thread
-                                                      │ desired_switches(hosts)
+                                                      │ desired_switches(hosts, tunnels)
                                                       ├─> HostAgent per host ──> its OVSDB
                                                       │        │ HostReport
                                                       └────────┴─> BindingWriter ──> database
 
-`on_pass` only records the latest hosts and returns: the reconciler never waits for OVS.
+`on_pass` only records the latest snapshot and returns: the reconciler never waits for OVS.
 The manager's own thread starts agents for new hosts, stops those of deleted hosts and hands
 every agent its desired state; agents inherit that thread's network namespace, so call
 `start()` where the hosts are reachable (in a lab: inside `lab.entered("ctl")`).
