@@ -7,9 +7,11 @@ the container's namespace through `lab.exec`/`lab.spawn`.
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 from lab import Lab
@@ -45,8 +47,6 @@ def mac_bytes(mac: str) -> bytes:
 
 def arp(op: int, src_mac: str, src_ip: str, dst_mac: str, target_ip: str) -> bytes:
     """An ARP frame (op 1 request, 2 reply) from src_mac claiming src_ip."""
-    import ipaddress
-
     eth_dst = "ff:ff:ff:ff:ff:ff" if op == 1 else dst_mac
     return (
         mac_bytes(eth_dst)
@@ -64,9 +64,11 @@ def send(lab: Lab, port: str, frames: list[bytes]) -> None:
 
 
 class Capture:
-    """Frames arriving at a container's eth0 while the `with` block runs (plus `linger`)."""
+    """Frames arriving at a container's eth0 while the `with` block runs (plus `linger`).
 
-    def __init__(self, lab: Lab, port: str, seconds: float = 30.0, linger: float = 0.5):
+    `frames` fills as they arrive, so a test may also watch it inside the block."""
+
+    def __init__(self, lab: Lab, port: str, seconds: float = 60.0, linger: float = 0.5):
         self._lab, self._port, self._seconds, self._linger = lab, port, seconds, linger
         self.frames: list[bytes] = []
 
@@ -78,10 +80,16 @@ class Capture:
             text=True,
         )
         assert self._process.stdout.readline().strip() == "ready"
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         return self
+
+    def _read(self) -> None:
+        for line in self._process.stdout:
+            self.frames.append(bytes.fromhex(line.strip()))
 
     def __exit__(self, *exc) -> None:
         time.sleep(self._linger)
         self._process.terminate()
-        out, _ = self._process.communicate(timeout=10)
-        self.frames = [bytes.fromhex(line) for line in out.split()]
+        self._process.wait(timeout=10)
+        self._reader.join(timeout=10)
