@@ -15,9 +15,9 @@ from itertools import permutations
 import pytest
 
 from admin.hosts import list_hosts
+from lab import frames
+from lab.deployment import Deployment, wait_for
 from models.db import transaction
-from tests.support import frames
-from tests.support.deployment import Deployment, wait_for
 
 CIDR = "10.20.0.0/24"
 

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from admin.groups import create_group, join_group
+from lab import frames, mcast
+from lab.deployment import Deployment, wait_for
 from models import tables as t
 from models.db import transaction
-from tests.support import frames, mcast
-from tests.support.deployment import Deployment, wait_for
 
 GROUP = "239.1.1.1"
 CIDR = "10.30.0.0/24"

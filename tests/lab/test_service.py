@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.support.deployment import Deployment, wait_for
+from lab.deployment import Deployment, wait_for
 
 FETCH = (
     "import sys, urllib.request; "

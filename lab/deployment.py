@@ -1,9 +1,10 @@
 """A whole Weft deployment in a lab: database, registered hosts, the controller, containers.
 
-`Deployment` is what the end-to-end tests drive: it registers the lab's hosts with the real
-admin operations, runs the real `weft controller` process in the lab's control namespace
-(so it can be killed and restarted like the service it is), creates networks and ports and
-plugs containers in with the lab. Waits poll the database or the switch, never sleep blindly.
+`Deployment` is what the demo, the end-to-end tests and the benchmarks drive: it registers
+the lab's hosts with the real admin operations, runs the real `weft controller` process in
+the lab's control namespace (so it can be killed and restarted like the service it is),
+creates networks and ports and plugs containers in with the lab. Waits poll the database or
+the switch, never sleep blindly.
 """
 
 from __future__ import annotations
