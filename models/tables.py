@@ -19,7 +19,6 @@ import ipaddress
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Integer,
@@ -32,7 +31,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from models.types import MAX_DATAPATH_ID, CidrNetwork, DatapathId, InetAddress, MacAddress
+from models.types import (
+    MAX_DATAPATH_ID,
+    CidrNetwork,
+    DatapathId,
+    InetAddress,
+    MacAddress,
+    UtcDateTime,
+)
 
 VNI_MIN, VNI_MAX = 1, 2**24 - 1
 MTU_MIN, MTU_MAX = 576, 9000
@@ -70,7 +76,7 @@ def _now() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: DateTime(timezone=True)}
+    type_annotation_map = {dt.datetime: UtcDateTime}
 
 
 class Host(Base):

@@ -8,10 +8,11 @@ objects, canonical lowercase MAC strings and plain ints.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String
+from sqlalchemy import DateTime, Numeric, String
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
@@ -108,6 +109,28 @@ class DatapathId(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else int(value)
+
+
+class UtcDateTime(TypeDecorator):
+    """A point in time, always timezone-aware UTC in Python.
+
+    PostgreSQL's `timestamp with time zone` round-trips aware datetimes; SQLite stores the
+    wall-clock text without its offset and hands back naive ones. So values are stored in
+    UTC and read back as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone-aware one")
+        return None if value is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def normalize_mac(value: str) -> str:
