@@ -24,6 +24,7 @@ app = typer.Typer(
 def _register_areas() -> None:
     from admin import db, groups, hosts, lab, networks, ports
     from admin.controller import controller
+    from admin.demo import demo
     from admin.status import status
     from admin.topology import topology
 
@@ -36,6 +37,7 @@ def _register_areas() -> None:
     app.add_typer(groups.app, name="group")
     app.command()(status)
     app.command()(topology)
+    app.command()(demo)
 
 
 def main() -> None:

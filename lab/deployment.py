@@ -10,6 +10,7 @@ the switch, never sleep blindly.
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,10 @@ from models import tables as t
 from models.db import make_engine, transaction
 
 WEFT = str(Path(sys.executable).with_name("weft"))
+FETCH = (
+    "import sys, urllib.request; "
+    "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+)
 OPENFLOW_PORT = 6653
 
 
@@ -155,14 +160,36 @@ class Deployment:
 
         wait_for(ready, timeout, "every host's switch to be connected and programmed")
 
+    def metrics(self, port: int) -> dict[str, float]:
+        """The controller's Prometheus metrics, fetched from the control namespace (never
+        from the machine's root namespace): {'name{labels}': value}."""
+        url = f"http://{self.lab.controller_ip}:{port}/metrics"
+        text = self.lab.exec("ctl", [sys.executable, "-c", FETCH, url]).stdout
+        return {
+            name: float(value)
+            for name, value in re.findall(r"^(weft_\S+) (\S+)$", text, re.MULTILINE)
+        }
+
     # ------------------------------------------------------------ traffic
 
     def ping(self, source: str, destination: str, count: int = 1, deadline: float = 3) -> bool:
         return self.lab.ping(source, self.ports[destination].ip, count=count, deadline=deadline)
+
+    def spawn_ping(self, source: str, destination: str, count: int, name: str):
+        """Ping every 10 ms in the background; read the outcome with `ping_outcome(name)`."""
+        argv = ["ping", "-n", "-q", "-i", "0.01", "-c", str(count), self.ports[destination].ip]
+        return self.lab.spawn(source, argv, self.log_dir / f"{name}.log")
+
+    def ping_outcome(self, name: str) -> tuple[int, int]:
+        """(sent, received) of a finished `spawn_ping`."""
+        summary = (self.log_dir / f"{name}.log").read_text()
+        found = re.search(r"(\d+) packets transmitted, (\d+) received", summary)
+        if found is None:
+            raise AssertionError(f"no ping summary in: {summary!r}")
+        return int(found[1]), int(found[2])
 
     def close(self) -> None:
         if self.controller is not None and self.controller.poll() is None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.stop_controller()
         self.engine.dispose()
-

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
-import sys
 
 import pytest
 
 from lab.deployment import Deployment, wait_for
-
-FETCH = (
-    "import sys, urllib.request; "
-    "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
-)
 
 
 @pytest.fixture
@@ -33,16 +26,6 @@ def deployment(make_lab, migrated_postgres_url, tmp_path):
     d.close()
 
 
-def metrics(d: Deployment) -> dict[str, float]:
-    # Fetched from the control namespace, never from the machine's root namespace.
-    url = f"http://{d.lab.controller_ip}:9464/metrics"
-    text = d.lab.exec("ctl", [sys.executable, "-c", FETCH, url]).stdout
-    return {
-        name: float(value)
-        for name, value in re.findall(r"^(weft_[^\s]+) ([0-9.e+-]+)$", text, re.MULTILINE)
-    }
-
-
 def test_metrics_show_hosts_connected_and_their_flows(deployment):
     d = deployment
     d.network("blue", "10.20.0.0/24")
@@ -52,7 +35,9 @@ def test_metrics_show_hosts_connected_and_their_flows(deployment):
     assert d.ping("a", "b")
 
     seen = wait_for(
-        lambda: (m := metrics(d)) and m.get('weft_flows_installed{host="host2"}', 0) > 20 and m,
+        lambda: (
+            (m := d.metrics(9464)) and m.get('weft_flows_installed{host="host2"}', 0) > 20 and m
+        ),
         what="metrics to show host2's flows",
     )
     assert seen["weft_hosts"] == 2
