@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Changes after which strays may bind or bindings may end ("*" is the periodic full reload).
 PORT_TABLES = frozenset({"ports", "*"})
+BFD_SETTLE = 0.5  # seconds; see _run
 
 
 class OvsdbManager:
@@ -108,22 +109,36 @@ class OvsdbManager:
         while not self._stop_event.is_set():
             self._wake.wait()
             self._wake.clear()
-            with self._lock:
-                snapshot = self._snapshot
-            if snapshot is None:
+            latest = self._latest()
+            if latest is None:
                 continue
-            # Tunnel status changes often and matters to nobody here: only ofports do.
-            numbered = frozenset(
-                (host_id, peer_id)
-                for host_id, peers in snapshot.tunnels.items()
-                for peer_id, tunnel in peers.items()
-                if tunnel.ofport is not None
-            )
-            if (dict(snapshot.hosts), numbered) != self._applied:
+            if self._applied and latest[0] == self._applied[0] and latest[1] != self._applied[1]:
+                # Only tunnels got numbered, so BFD goes on somewhere. A mesh coming up
+                # numbers its tunnels in many small batches: waiting a moment turns BFD on
+                # with one transaction per host instead of one per batch, and leaves
+                # ovs-vswitchd to create the remaining tunnels first.
+                self._stop_event.wait(BFD_SETTLE)
+                latest = self._latest()
+            if latest != self._applied:
                 try:
-                    self._apply(dict(snapshot.hosts), numbered)
+                    self._apply(*latest)
                 except Exception:  # must not end the thread: the next pass retries
                     log.exception("could not hand the hosts their desired state")
+
+    def _latest(self) -> tuple[dict[int, HostView], frozenset] | None:
+        """The hosts and the numbered tunnels (host id, peer id) of the latest snapshot.
+        Tunnel status changes often and matters to nobody here: only ofports do."""
+        with self._lock:
+            snapshot = self._snapshot
+        if snapshot is None:
+            return None
+        numbered = frozenset(
+            (host_id, peer_id)
+            for host_id, peers in snapshot.tunnels.items()
+            for peer_id, tunnel in peers.items()
+            if tunnel.ofport is not None
+        )
+        return dict(snapshot.hosts), numbered
 
     def _apply(self, hosts: dict[int, HostView], numbered: frozenset) -> None:
         desired = desired_switches(hosts, numbered, self._controller)
