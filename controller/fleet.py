@@ -59,6 +59,20 @@ class Fleet:
             log.info("switch %#x is now host %s", host.datapath_id, host.name)
             sync.attach(channel)
 
+    def retain(self, hosts) -> None:
+        """Stop programming switches of hosts that were deleted (reconciler listener).
+
+        Their flows stay as they were (like their br-int, see ovsdb/manager.py): the other
+        hosts have dropped their tunnels, so nothing crosses to or from them any more. If the
+        switch stays connected, it is reported as an unknown datapath from then on.
+        """
+        wanted = {host.datapath_id for host in hosts.values()}
+        with self._lock:
+            gone = [self.syncs.pop(dpid) for dpid in list(self.syncs) if dpid not in wanted]
+        for sync in gone:
+            log.info("host %s deleted: its switch is no longer programmed", sync.name)
+            sync.forget()
+
     # ------------------------------------------------------------ from the OpenFlow app
 
     def connected(self, channel: Channel, address: str) -> None:

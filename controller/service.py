@@ -68,6 +68,7 @@ class ControllerService:
         )
         if self.ovsdb:
             self.reconciler.add_listener(self.ovsdb.on_pass)
+        self.reconciler.add_listener(lambda snapshot, _changes: self.fleet.retain(snapshot.hosts))
         self.metrics = Metrics(self)
         self.reconciler.add_pass_listener(self._passed)
 

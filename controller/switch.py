@@ -87,6 +87,16 @@ class SwitchSync:
                 self._channel = None
             self._cond.notify_all()
 
+    def forget(self) -> None:
+        """Stop working on this switch without touching its connection (the host is gone)."""
+        with self._cond:
+            self._channel = None
+            self._desired = None
+            self._cond.notify_all()
+
+    def _serving(self, channel: Channel) -> bool:
+        return self._channel is channel and not channel.closed.is_set()
+
     @property
     def connected(self) -> bool:
         return self._channel is not None
@@ -94,15 +104,16 @@ class SwitchSync:
     # ------------------------------------------------------------ the worker
 
     def _work(self, channel: Channel) -> None:
+        """Apply each new desired config to `channel` until it closes or is replaced."""
         applied: SwitchConfig | None = None
         initial = True
-        while not channel.closed.is_set():
+        while True:
             with self._cond:
-                while not channel.closed.is_set() and (
+                while self._serving(channel) and (
                     self._desired is None or self._desired is applied
                 ):
                     self._cond.wait()
-                if channel.closed.is_set():
+                if not self._serving(channel):
                     return
                 desired = self._desired
             try:

@@ -140,8 +140,10 @@ class Deployment:
             wait_for(lambda n=name: self.bound(n), timeout, f"port {name} to be bound")
 
     def switch_flows(self, host: str) -> list[str]:
-        """Weft's flows on `host`'s br-int, as ovs-ofctl prints them."""
-        out = self.lab.ofctl(host, "dump-flows", "cookie=0x5700000000000000/0xff00000000000000")
+        """Weft's flows on `host`'s br-int as ovs-ofctl prints them, without counters."""
+        out = self.lab.ofctl(
+            host, "dump-flows", "--no-stats", "cookie=0x5700000000000000/0xff00000000000000"
+        )
         return [line for line in out.splitlines() if "cookie=" in line]
 
     def wait_programmed(self, timeout: float = 30.0) -> None:

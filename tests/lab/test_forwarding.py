@@ -13,7 +13,7 @@ from itertools import permutations
 
 import pytest
 
-from admin.hosts import list_hosts
+from admin.hosts import delete_host, list_hosts
 from lab import frames
 from lab.deployment import Deployment, wait_for
 from models.db import transaction
@@ -110,11 +110,17 @@ def test_arp_claiming_another_address_reaches_nobody(deploy):
     d.wait_bound("m", "v", "l")
     claim = frames.arp(1, attacker.mac, victim.ip, "00:00:00:00:00:00", listener.ip)
     honest = frames.arp(1, attacker.mac, attacker.ip, "00:00:00:00:00:00", "10.20.0.200")
-    with frames.Capture(d.lab, "l") as capture:
+    attacker_ip = bytes(map(int, attacker.ip.split(".")))
+
+    def arp_senders(capture):
+        return [f[28:32] for f in capture.frames if f[12:14] == b"\x08\x06"]
+
+    with frames.Capture(d.lab, "l", linger=0) as capture:
         frames.send(d.lab, "m", [claim, honest])
-    arps = [f for f in capture.frames if f[12:14] == b"\x08\x06"]
-    # the honest request for an unknown address is flooded and arrives; the claim does not
-    assert [f[28:32] for f in arps] == [bytes(map(int, attacker.ip.split(".")))]
+        # The honest request for an unknown address is flooded; once it is here, the claim,
+        # sent just before it on the same path, would have arrived too.
+        wait_for(lambda: attacker_ip in arp_senders(capture), what="the honest ARP request")
+    assert arp_senders(capture) == [attacker_ip]
 
 
 def test_restarting_the_controller_loses_no_packet(deploy):
@@ -186,3 +192,25 @@ def test_a_switch_that_is_no_registered_host_is_not_programmed(deploy):
     [unknown] = wait_for(reported_unknown, what="the datapath to be reported")
     assert unknown["datapath_id"] == "00000000000000aa"
     assert d.switch_flows("host3") == []
+
+
+def test_a_deleted_hosts_switch_is_no_longer_programmed(deploy):
+    d = deploy(hosts=2)
+    d.network("blue", CIDR)
+    d.port("a", "blue", "host1")
+    d.port("b", "blue", "host2")
+    d.wait_bound("a", "b")
+    with transaction(d.engine) as session:
+        delete_host(session, "host2")
+
+    def host2_unknown():
+        with transaction(d.engine) as session:
+            return any(h["state"] == "unknown" for h in list_hosts(session))
+
+    wait_for(host2_unknown, what="host2's switch to be reported as unknown")
+    frozen = d.switch_flows("host2")
+    before_on_host1 = d.switch_flows("host1")
+    d.port("c", "blue", "host1")  # changes blue's flows everywhere blue is programmed
+    d.wait_bound("c")
+    wait_for(lambda: d.switch_flows("host1") != before_on_host1, what="host1 to get c's flows")
+    assert d.switch_flows("host2") == frozen
