@@ -14,6 +14,7 @@ recorded by the service's callbacks as they happen. Names:
     weft_flow_mods_total{host}       flow adds+deletes sent to that switch
     weft_errors_total{kind}          failed reconcile passes
     weft_apply_errors_total{host}    bundles a switch refused (then its tables are re-read)
+    weft_ovsdb_writes_total          OVSDB transactions that changed a host (OVSDB manager)
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ class Metrics:
         yield flows
         yield groups
         yield errors
+        if service.ovsdb is not None:
+            yield CounterMetricFamily(
+                "weft_ovsdb_writes",
+                "OVSDB transactions that changed a host",
+                value=service.ovsdb.writes,
+            )
 
     def serve(self, listen: str) -> None:
         host, _, port = listen.rpartition(":")

@@ -45,6 +45,7 @@ def test_metrics_show_hosts_connected_and_their_flows(deployment):
     assert seen['weft_switch_connected{host="host1"}'] == 1
     assert seen['weft_flows_installed{host="host1"}'] == len(d.switch_flows("host1"))
     assert seen["weft_reconcile_seconds_count"] >= 1
+    assert seen["weft_ovsdb_writes_total"] >= 2  # at least one provisioning per host
     assert seen['weft_flow_mods_total{host="host1"}'] >= seen['weft_flows_installed{host="host1"}']
 
 
