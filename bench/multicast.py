@@ -1,0 +1,199 @@
+"""Multicast benchmark: programming many groups, and IGMP join to first datagram.
+
+    unshare --net sh -c 'ip link set lo up && .venv/bin/python bench/multicast.py [--runs N]'
+
+Builds its own 10-host lab, a throwaway PostgreSQL and the real `weft controller` (logging
+JSON), one network with 10 bound containers per host, and removes everything at the end.
+
+1. Groups programmed: one transaction creates 100 static groups of 10 members each (one
+   member per host), then the clock runs until every host's switch has committed its
+   replication groups. Completion is the latest "switch ...: +N groups" apply the
+   controller logs for the change (its log times are wall-clock, like the commit time);
+   the wait itself polls the controller's metrics until every host holds the groups the
+   compiler says it should. Between runs the groups are deleted again.
+2. Join latency: a sender on host1 sends to a group every 2 ms; a receiver on another host
+   joins with IP_ADD_MEMBERSHIP and times, in its own process, from the join to the first
+   datagram. It then leaves (closing the socket makes the kernel send the leave) and the
+   next join waits until the leave has been snooped, so every join is a fresh one.
+
+Prints min/median/p95/max for both, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from admin.db import upgrade_database
+from admin.groups import create_group, join_group
+from controller.compiler import compile_host
+from lab import Lab, mcast
+from lab.deployment import Deployment, wait_for
+from lab.postgres import throwaway_cluster
+from models import tables as t
+from models.db import transaction
+from models.snapshot import load_snapshot
+from models.topology import Topology
+
+HOSTS = 10
+PORTS_PER_HOST = 10
+GROUPS = 100
+MEMBERS = 10
+METRICS_PORT = 9464
+CIDR = "10.50.0.0/16"
+JOIN_GROUP = "239.20.0.1"
+
+JOIN_LATENCY = """
+import socket, sys, time
+group, local, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", port))
+start = time.monotonic()
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton(group) + socket.inet_aton(local))
+s.recv(2048)
+print((time.monotonic() - start) * 1000)
+"""
+
+
+def stats(name: str, values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return (
+        f"{name:<34} n={len(values):<3} min {ordered[0]:7.1f}  median "
+        f"{statistics.median(ordered):7.1f}  p95 {p95:7.1f}  max {ordered[-1]:7.1f}  ms"
+    )
+
+
+def build(d: Deployment) -> list[str]:
+    d.register_hosts()
+    d.start_controller()
+    d.wait_programmed(timeout=120)
+    d.network("feed", CIDR)
+    names = []
+    for host in range(1, HOSTS + 1):
+        for slot in range(PORTS_PER_HOST):
+            name = f"p{host}-{slot}"
+            d.port(name, "feed", f"host{host}")
+            names.append(name)
+    d.wait_bound(*names, timeout=120)
+    return names
+
+
+def expected_groups(d: Deployment) -> dict[str, int]:
+    """How many groups the compiler wants on each host's switch now."""
+    with transaction(d.engine) as session:
+        topology = Topology.from_snapshot(load_snapshot(session))
+    return {
+        host.name: len(compile_host(topology, host.id).groups)
+        for host in topology.snapshot.hosts.values()
+    }
+
+
+def installed_groups(d: Deployment) -> dict[str, int]:
+    found = {}
+    for name, value in d.metrics(METRICS_PORT).items():
+        if name.startswith('weft_groups_installed{host="'):
+            found[name.split('"')[1]] = int(value)
+    return found
+
+
+def applies_since(d: Deployment, since: dt.datetime) -> dict[str, dt.datetime]:
+    """The time of each host's latest bundle apply logged after `since`."""
+    latest: dict[str, dt.datetime] = {}
+    for line in d.controller_log.read_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        message = record["message"]
+        if message.startswith("switch ") and " groups in " in message:
+            when = dt.datetime.fromisoformat(record["time"])
+            if when >= since:
+                latest[message.split()[1].rstrip(":")] = when
+    return latest
+
+
+def program_groups(d: Deployment, names: list[str], run: int) -> float:
+    with transaction(d.engine) as session:
+        for g in range(GROUPS):
+            address = f"239.10.{run}.{g + 1}"
+            create_group(session, "feed", address)
+            for host in range(MEMBERS):  # one member per host, different ports per group
+                join_group(session, address, names[host * PORTS_PER_HOST + g % PORTS_PER_HOST])
+    committed = dt.datetime.now(dt.UTC)
+    want = expected_groups(d)
+    wait_for(lambda: installed_groups(d) == want, timeout=60, what="groups on every switch")
+    done = applies_since(d, committed)
+    assert set(done) == set(want), f"no apply logged for {set(want) - set(done)}"
+    seconds = (max(done.values()) - committed).total_seconds()
+    with transaction(d.engine) as session:
+        session.execute(delete(t.MulticastGroup).where(t.MulticastGroup.origin == "static"))
+    baseline = expected_groups(d)
+    wait_for(lambda: installed_groups(d) == baseline, timeout=60, what="groups to go")
+    return seconds * 1000
+
+
+def snooped(d: Deployment, port: str) -> bool:
+    with transaction(d.engine) as session:
+        return bool(
+            session.scalar(
+                select(t.GroupMember.port_id)
+                .join(t.Port, t.Port.id == t.GroupMember.port_id)
+                .where(t.Port.name == port, t.GroupMember.origin == "snooped")
+            )
+        )
+
+
+def join_latency(d: Deployment, receiver: str) -> float:
+    port = d.ports[receiver]
+    argv = [sys.executable, "-c", JOIN_LATENCY, JOIN_GROUP, port.ip, str(mcast.PORT)]
+    latency = float(d.lab.exec(receiver, argv, timeout=30).stdout)
+    wait_for(lambda: not snooped(d, receiver), timeout=10, what="the leave to be snooped")
+    return latency
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="group programming runs")
+    parser.add_argument("--joins", type=int, default=30, help="join latency samples")
+    args = parser.parse_args()
+    lab = Lab(f"bmc{os.getpid()}")
+    with throwaway_cluster() as cluster, tempfile.TemporaryDirectory() as workdir:
+        url = cluster.create_database("weft_bench")
+        upgrade_database(url)
+        args_ = ("--metrics", f"{lab.controller_ip}:{METRICS_PORT}", "--log-format", "json")
+        try:
+            lab.up(HOSTS)
+            d = Deployment(lab, url, Path(workdir), controller_args=args_)
+            started = time.monotonic()
+            names = build(d)
+            print(f"lab of {HOSTS} hosts with {len(names)} bound ports ready in "
+                  f"{time.monotonic() - started:.1f} s", flush=True)
+            programmed = [program_groups(d, names, run) for run in range(1, args.runs + 1)]
+            print(stats(f"{GROUPS} groups x {MEMBERS} members programmed", programmed))
+
+            sender = mcast.start_sending(
+                lab, names[0], d.ports[names[0]].ip, JOIN_GROUP, 0, 10**7, Path(workdir), 0.002
+            )
+            receivers = [n for n in names if not n.startswith("p1-")]
+            joins = [join_latency(d, receivers[i * 7 % len(receivers)]) for i in range(args.joins)]
+            print(stats("IGMP join to first datagram", joins))
+            sender.terminate()
+            d.close()
+        finally:
+            lab.down()
+
+
+if __name__ == "__main__":
+    main()
