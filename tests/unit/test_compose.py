@@ -6,7 +6,9 @@ against the Compose Specification schema), the structure the deployment relies o
 its resolved form (what `docker-compose config` prints, anchors merged and variables
 substituted), the controller's settings in it load with ControllerConfig, the Dockerfile copies
 every package and passes .dockerignore, and the scripts the images run do what they say on a
-real SQLite database. docs/operations.md says what this leaves unverified.
+real SQLite database. The last test (marked lab) runs the whole stack's scripts with network
+namespaces standing in for the containers. docs/operations.md says what this leaves
+unverified.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import yaml
 
 from admin.db import current_revision
 from controller.config import ENV_PREFIX, ControllerConfig
+from lab import netns, procs
+from lab.deployment import FETCH, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -305,3 +309,150 @@ def test_register_hosts_wants_triples(migrated_sqlite_url):
     result = run_script("register-hosts.sh", "host1", "198.18.0.11", url=migrated_sqlite_url)
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+# ---------------------------------------------------------------- the stack, in namespaces
+
+
+class ComposeStandIn:
+    """The compose file's wiring without Docker: a network namespace per container, Linux
+    bridges in one more namespace for the `mgmt` and `underlay` networks (with Docker's
+    gateway addresses), each container's interfaces and sysctls as Docker and the compose
+    file set them, and each OVS host's entrypoint in a private mount namespace, so that the
+    default paths it uses (/var/run/openvswitch, /etc/openvswitch) are its own, as in a
+    container. Only the OVS hosts and the controller get namespaces: the database is a
+    SQLite file."""
+
+    def __init__(self, prefix: str, hosts: dict[str, tuple[str, str]], controller_ip: str):
+        self.prefix = prefix
+        self.hosts = hosts  # name -> (mgmt ip, tunnel ip)
+        self.controller_ip = controller_ip
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def ns(self, container: str) -> str:
+        return f"{self.prefix}{container}"
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [self.ns(name) for name in ("docker", "controller", *self.hosts)]
+
+    def wire(self) -> None:
+        netns.add(self.namespaces)
+        cables = [("controller", "eth0", "mgmt", f"{self.controller_ip}/24")]
+        for k, (name, (mgmt_ip, tunnel_ip)) in enumerate(self.hosts.items()):
+            # Docker promises no interface order: the second host gets them the other way.
+            order = ("eth0", "eth1") if k % 2 else ("eth1", "eth0")
+            cables += [(name, order[0], "underlay", f"{tunnel_ip}/24"),
+                       (name, order[1], "mgmt", f"{mgmt_ip}/24")]
+        docker = self.ns("docker")
+        netns.ip_batch(
+            f"link add v{i} netns {docker} type veth peer name {ifname} netns {self.ns(name)}"
+            for i, (name, ifname, _, _) in enumerate(cables)
+        )
+        netns.ip_batch(
+            [
+                "link add mgmt type bridge", "addr add 198.18.0.1/24 dev mgmt", "link set mgmt up",
+                "link add underlay type bridge", "addr add 203.0.113.1/24 dev underlay",
+                "link set underlay up",
+                *(f"link set v{i} master {net} up" for i, (_, _, net, _) in enumerate(cables)),
+            ],
+            netns=docker,
+        )
+        for name, ifname, _, address in cables:
+            netns.ip_batch(
+                ["link set lo up", f"addr add {address} dev {ifname}", f"link set {ifname} up"],
+                netns=self.ns(name),
+            )
+        for name in self.hosts:  # the compose file's sysctls
+            netns.run(["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1",
+                       "net.ipv6.conf.all.disable_ipv6=1",
+                       "net.ipv6.conf.default.disable_ipv6=1"], netns=self.ns(name))
+
+    def start_host(self, name: str, log: Path) -> None:
+        mgmt_ip, tunnel_ip = self.hosts[name]
+        private_dirs = " && ".join(
+            f"mount -t tmpfs tmpfs {path}"
+            for path in ("/run", "/etc/openvswitch", "/var/log/openvswitch")
+        )
+        self.processes[name] = netns.popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             f"{private_dirs} && exec {ROOT / 'deploy/ovs-host/entrypoint.sh'}"],
+            netns=self.ns(name),
+            env={"HOST_NAME": name, "MGMT_IP": mgmt_ip, "TUNNEL_IP": tunnel_ip},
+            stdout=log.open("w"), stderr=subprocess.STDOUT,
+        )
+
+    def start_controller(self, env: dict[str, str], log: Path) -> None:
+        self.processes["controller"] = netns.popen(
+            [str(ROOT / "deploy/controller-entrypoint.sh")], netns=self.ns("controller"),
+            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        )
+
+    def in_container(self, name: str, argv: list[str]) -> subprocess.CompletedProcess:
+        """`docker compose exec NAME ARGV`: the container's network and mount namespaces."""
+        pid = self.processes[name].pid
+        return netns.run(["nsenter", "-t", str(pid), "-m", "-n", *argv], check=False)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            process.wait(timeout=30)
+
+    def ovs_daemons(self) -> list[str]:
+        inodes = netns.inodes(self.namespaces)
+        return [p.cmdline for p in procs.scan() if p.netns_inode in inodes and "ovs" in p.cmdline]
+
+    def remove(self) -> None:
+        netns.delete(self.namespaces)
+
+
+@pytest.mark.lab
+def test_the_compose_stack_in_namespaces_forms_an_overlay(tmp_path, sqlite_url):
+    """The four scripts the compose file runs, run as it runs them: the controller's
+    entrypoint migrates and starts it, registration adds the hosts once the controller
+    serves /metrics (its healthcheck), each host's entrypoint brings up OVS with the VTEP on
+    br-phy, demo ports bind, and they reach each other across hosts; a SIGTERM (`docker
+    stop`) leaves no OVS daemon behind."""
+    hosts = {"host1": ("198.18.0.11", "203.0.113.11"), "host2": ("198.18.0.12", "203.0.113.12")}
+    stack = ComposeStandIn(f"wc{os.getpid() % 100000}-", hosts, controller_ip="198.18.0.10")
+    env = {
+        "PATH": SCRIPT_PATH, "HOME": os.environ.get("HOME", "/root"),
+        "WEFT_DATABASE_URL": sqlite_url, "WEFT_OPENFLOW_LISTEN": "0.0.0.0:6653",
+        "WEFT_CONTROLLER_TARGET": "tcp:198.18.0.10:6653",
+        "WEFT_METRICS_LISTEN": "0.0.0.0:9464", "WEFT_LOG_FORMAT": "json",
+    }
+    metrics = [sys.executable, "-c", FETCH, "http://127.0.0.1:9464/metrics"]
+    try:
+        stack.wire()
+        for name in hosts:
+            stack.start_host(name, tmp_path / f"{name}.log")
+        stack.start_controller(env, tmp_path / "controller.log")
+        wait_for(lambda: netns.run(metrics, netns=stack.ns("controller"), check=False)
+                 .returncode == 0, timeout=60, what="the controller's /metrics")
+        triples = [a for name, (mgmt, tunnel) in hosts.items() for a in (name, mgmt, tunnel)]
+        registered = run_script("register-hosts.sh", *triples, url=sqlite_url)
+        assert registered.returncode == 0, registered.stderr
+        weft = [str(Path(sys.executable).with_name("weft"))]
+        for k, name in enumerate(hosts, 1):
+            mac, ip = f"02:00:00:00:01:0{k}", f"198.51.100.1{k}"
+            if k == 1:
+                netns.run([*weft, "network", "create", "blue", "--cidr", "198.51.100.0/24"],
+                          env=env)
+            netns.run([*weft, "port", "create", f"web-{k}", "--network", "blue", "--mac", mac,
+                       "--ip", ip], env=env)
+            plugged = stack.in_container(name, [str(ROOT / "deploy/ovs-host/demo-port.sh"),
+                                                f"web-{k}", mac, f"{ip}/24"])
+            assert plugged.returncode == 0, plugged.stderr
+        wait_for(lambda: netns.run([*weft, "status"], env=env, check=False).returncode == 0,
+                 timeout=60, what="weft status: everything up")
+        for name, peer in (("host1", "198.51.100.12"), ("host2", "198.51.100.11")):
+            ping = stack.in_container(name, ["ping", "-c", "5", "-i", "0.2", "-w", "10", peer])
+            assert ping.returncode == 0, f"{name} cannot reach {peer}:\n{ping.stdout}"
+        stack.stop()
+        assert stack.processes["host1"].returncode == 0
+        wait_for(lambda: not stack.ovs_daemons(), timeout=10, what="the OVS daemons to exit")
+    finally:
+        stack.stop()
+        stack.remove()
