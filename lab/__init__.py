@@ -1,7 +1,7 @@
 """The lab: real Open vSwitch hosts, each in its own network namespace, on one machine.
 
-`Lab` is the API (see lab/api.py and docs/lab.md); `require_isolated` is the guard every
-network client calls before connecting (see lab/netns.py).
+`Lab` is the API (see lab/api.py and docs/lab.md); `require_isolated` is the guard the lab
+applies before running any client (see lab/netns.py).
 """
 
 from lab.api import Lab, LabStatus

@@ -7,8 +7,10 @@ mistake talks to addresses that belong to someone else. Two checks prevent that:
   process unless it used `entered()`) is in the root namespace, or in any namespace with a
   default route (a shell may sit outside PID 1's namespace and still have a
   way out). Every command the lab runs goes through `run()`/`popen()` here, which call it
-  first; the controller and the OVSDB manager call it themselves before connecting. Lab
-  namespaces never have a default route; a fresh `unshare --net` one has only `lo`.
+  first, and the clients it starts (the controller in the demo, tests and benchmarks) are
+  started inside a lab namespace. The controller itself does not check: in production it
+  runs in the machine's own namespace on purpose. Lab namespaces never have a default route;
+  a fresh `unshare --net` one has only `lo`.
 - `require_lab_netns(name)` raises if a *target* namespace is the root one, so nothing the
   lab starts "inside host1" can land in the root namespace through a stale or bad mount.
 

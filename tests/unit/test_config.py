@@ -50,3 +50,13 @@ def test_unknown_settings_in_a_file_are_refused(tmp_path):
     path.write_text('openflow_lisen = "1.2.3.4:6653"\n')
     with pytest.raises(ConfigError, match="openflow_lisen"):
         ControllerConfig.load(path)
+
+
+def test_every_setting_is_documented_in_the_operations_guide():
+    from dataclasses import fields
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    for field in fields(ControllerConfig):
+        row = f"| `{field.name}` | `WEFT_{field.name.upper()}` |"
+        assert row in guide, f"docs/operations.md has no row for {field.name}"
