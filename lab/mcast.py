@@ -60,42 +60,20 @@ class Receiver:
         self.process.wait(timeout=10)
 
 
+def _sender(local_ip: str, group: str, first: int, count: int, gap: float) -> list[str]:
+    return [sys.executable, "-c", SENDER, group, local_ip, str(PORT), str(first), str(count),
+            str(gap)]  # fmt: skip
+
+
 def send(lab: Lab, port: str, local_ip: str, group: str, first: int, count: int, gap=0.005):
     """Send datagrams numbered first..first+count-1 from `port`'s container; wait for it."""
-    argv = [
-        sys.executable,
-        "-c",
-        SENDER,
-        group,
-        local_ip,
-        str(PORT),
-        str(first),
-        str(count),
-        str(gap),
-    ]
-    lab.exec(port, argv, timeout=120)
+    lab.exec(port, _sender(local_ip, group, first, count, gap), timeout=120)
 
 
 def start_sending(
-    lab: Lab,
-    port: str,
-    local_ip: str,
-    group: str,
-    first: int,
-    count: int,
-    log_dir: Path,
+    lab: Lab, port: str, local_ip: str, group: str, first: int, count: int, log_dir: Path,
     gap: float = 0.01,
-):
+):  # fmt: skip
     """Like `send`, in the background; returns the process."""
-    argv = [
-        sys.executable,
-        "-c",
-        SENDER,
-        group,
-        local_ip,
-        str(PORT),
-        str(first),
-        str(count),
-        str(gap),
-    ]
+    argv = _sender(local_ip, group, first, count, gap)
     return lab.spawn(port, argv, log_dir / f"sender-{port}.log")

@@ -123,13 +123,19 @@ def test_arp_claiming_another_address_reaches_nobody(deploy):
     assert arp_senders(capture) == [attacker_ip]
 
 
-def test_restarting_the_controller_loses_no_packet(deploy):
+def pinging_pair(deploy) -> Deployment:
+    """Two hosts, network blue, port a on host1 and b on host2 that ping each other."""
     d = deploy(hosts=2)
     d.network("blue", CIDR)
     d.port("a", "blue", "host1")
     d.port("b", "blue", "host2")
     d.wait_bound("a", "b")
     assert d.ping("a", "b")
+    return d
+
+
+def test_restarting_the_controller_loses_no_packet(deploy):
+    d = pinging_pair(deploy)
 
     count = 1000  # 10 s at 10 ms
     ping = d.spawn_ping("a", "b", count, "ping")
@@ -141,12 +147,7 @@ def test_restarting_the_controller_loses_no_packet(deploy):
 
 
 def test_forwarding_returns_after_ovs_vswitchd_restarts(deploy):
-    d = deploy(hosts=2)
-    d.network("blue", CIDR)
-    d.port("a", "blue", "host1")
-    d.port("b", "blue", "host2")
-    d.wait_bound("a", "b")
-    assert d.ping("a", "b")
+    d = pinging_pair(deploy)
 
     d.lab.restart("host2", vswitchd_only=True)  # its flows are gone with it
     wait_for(lambda: d.switch_flows("host2"), timeout=20, what="host2's flows to come back")
