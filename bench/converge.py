@@ -1,0 +1,155 @@
+"""Convergence benchmark: 10 hosts x 100 ports, from empty switches to every flow committed.
+
+    unshare --net sh -c 'ip link set lo up && .venv/bin/python bench/converge.py [--runs 5]'
+
+Builds a lab of `--hosts` real OVS hosts, a throwaway PostgreSQL and the real `weft
+controller` process (bench/harness.py). Layout `full` (the issue's): `--networks` networks
+of `--ports` ports each, port j of every network on host j mod hosts, so every network is
+on every host. Layout `partial`: network k only on hosts k, k+1, k+2 (mod hosts), its
+ports spread over those three. Ports are OVS internal ports with their iface-id (the
+binding path is the real one: OVSDB manager, database, NOTIFY); no packet is sent.
+
+Phases, times from the controller's JSON log (millisecond stamps):
+- plug: every host's ports plugged at once (one ovs-vsctl transaction per host, in
+  parallel), from the first plug until the last switch committed its last flows;
+- cold start (`--runs` times): the controller is stopped, every switch's flows and groups
+  deleted, the controller started again. Converged = every switch holds all its flows;
+  timed from the first switch connection (and, per switch, from its own connection) to the
+  last commit, and from the process spawn.
+Then the flows on each switch, counted by OVS, against the compiler's formula.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from harness import Deployment, LogEvent, expected_flows, log_option, summary, wait_for
+
+
+def placement(layout: str, hosts: int, networks: int, ports: int) -> dict[str, list[int]]:
+    """{network name: host index (1-based) of each of its ports}."""
+    if layout == "full":
+        return {f"net{k}": [j % hosts + 1 for j in range(ports)] for k in range(networks)}
+    return {
+        f"net{k}": [(k + j % 3) % hosts + 1 for j in range(ports)] for k in range(networks)
+    }
+
+
+def converged_at(events: list[LogEvent], since: float) -> tuple[float, dict[str, float]]:
+    """(time of the last commit after `since`, {host: its last commit})."""
+    last = {e.host: e.time for e in events if e.kind == "applied" and e.time >= since}
+    return max(last.values()), last
+
+
+def build(d: Deployment, place: dict[str, list[int]]) -> dict[str, list[tuple[str, str]]]:
+    """Networks and ports in the database; {host: [(interface, port)]} to plug."""
+    plugs: dict[str, list[tuple[str, str]]] = {h.name: [] for h in d.lab.hosts}
+    for k, network in enumerate(place):
+        d.network(network, f"10.{k}.0.0/24")
+    names = [(f"{network}-p{j}", network, h) for network, on in place.items()
+             for j, h in enumerate(on)]
+    d.ports((name, network) for name, network, _ in names)
+    for n, (name, _, h) in enumerate(names):
+        plugs[f"host{h}"].append((f"wp{n}", name))
+    return plugs
+
+
+def plug_all(d: Deployment, plugs, expected: dict[str, int]) -> float:
+    start = time.time()
+    with ThreadPoolExecutor(len(plugs)) as pool:
+        list(pool.map(lambda item: d.plug_internal(*item), plugs.items()))
+    d.wait_flows(expected, timeout=120)
+    end, _ = converged_at(d.log(), start)
+    return end - start
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    """One round of switches connecting with empty tables, in seconds."""
+
+    first: float  # first switch connection -> every switch converged
+    last: float  # last switch connection -> every switch converged
+    worst: float  # the slowest switch, from its own connection to its last commit
+    spawn: float | None = None  # controller process spawned -> every switch converged
+
+
+def reconnect(d: Deployment, expected: dict[str, int], since: float) -> Reconnect:
+    """Wait until converged again, and read how long it took from the log."""
+    d.wait_flows(expected, timeout=120)
+    events = d.log()
+    connected = {e.host: e.time for e in events if e.kind == "connected" and e.time >= since}
+    end, last = converged_at(events, since)
+    worst = max(last[h] - connected[h] for h in expected)
+    return Reconnect(end - min(connected.values()), end - max(connected.values()), worst)
+
+
+def controller_restart(d: Deployment, expected: dict[str, int]) -> Reconnect:
+    """Stop the controller, empty every switch, start the controller."""
+    d.stop_controller()
+    for host in expected:
+        d.lab.ofctl(host, "del-flows")
+        d.lab.ofctl(host, "del-groups")
+    spawned = d.start_controller()
+    result = reconnect(d, expected, spawned)
+    return dataclasses.replace(result, spawn=converged_at(d.log(), spawned)[0] - spawned)
+
+
+def vswitchd_restart(d: Deployment, expected: dict[str, int]) -> Reconnect:
+    """Restart every host's ovs-vswitchd at once (which empties its tables)."""
+    since = time.time()
+    with ThreadPoolExecutor(len(expected)) as pool:
+        list(pool.map(lambda h: d.lab.restart(h, vswitchd_only=True), expected))
+    return reconnect(d, expected, since)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=10)
+    parser.add_argument("--networks", type=int, default=10)
+    parser.add_argument("--ports", type=int, default=100, help="ports per network")
+    parser.add_argument("--layout", choices=("full", "partial"), default="full")
+    parser.add_argument("--runs", type=int, default=5)
+    log_option(parser)
+    args = parser.parse_args()
+    place = placement(args.layout, args.hosts, args.networks, args.ports)
+    expected = expected_flows(place, args.hosts)
+    with Deployment(f"cv{os.getpid()}", args.hosts, args) as d:
+        d.start_controller()
+        d.wait_ready()
+        plugs = build(d, place)
+        plugged = plug_all(d, plugs, expected)
+        wait_for(lambda: d.bound_ports() == len(place) * args.ports, 60, "every port bound")
+        print(f"plug {sum(map(len, plugs.values()))} ports at once -> converged: "
+              f"{plugged * 1000:.0f} ms", flush=True)
+        rounds: dict[str, list[Reconnect]] = {"controller restart": [], "vswitchd restart": []}
+        for run in range(args.runs):
+            for scenario, action in (("controller restart", controller_restart),
+                                     ("vswitchd restart", vswitchd_restart)):
+                result = action(d, expected)
+                rounds[scenario].append(result)
+                print(f"{scenario} {run + 1}: " + ", ".join(
+                    f"{name} {value * 1000:.0f} ms" for name, value in
+                    dataclasses.asdict(result).items() if value is not None), flush=True)
+        counted = {h: d.flow_count(h) for h in expected}
+    print(f"\n{args.hosts} hosts, {args.networks} networks x {args.ports} ports, layout "
+          f"{args.layout}; every switch starting empty, {args.runs} runs, ms until every "
+          f"switch holds all its flows, from:")
+    labels = {"first": "first switch connection", "last": "last switch connection",
+              "worst": "a switch's connection, slowest switch", "spawn": "controller spawn"}
+    for scenario, results in rounds.items():
+        print(f"  {scenario}")
+        for field, label in labels.items():
+            values = [getattr(r, field) for r in results]
+            if None not in values:
+                print(f"    {label:38} {summary([v * 1000 for v in values], '6.0f')}")
+    print("flows per host (counted by OVS / formula): "
+          + ", ".join(f"{h} {counted[h]}/{expected[h]}" for h in expected))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""What the controller benchmarks share: a lab with its own database and the real `weft
+controller` process, the controller's JSON log read back as timed events, and the summary
+line they print.
+
+    with Deployment("conv", hosts=10) as d:  # throwaway PostgreSQL, lab, hosts registered
+        d.start_controller()
+        d.wait_ready()                         # br-int, tunnels numbered, switches connected
+        ...                                    # everything is removed on exit
+
+Times are wall-clock (`time.time()`), because they are compared with the controller's log,
+written by another process; the log has millisecond resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import math
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from admin.db import upgrade_database
+from admin.hosts import add_host
+from admin.networks import create_network
+from admin.ports import create_port
+from lab import Lab
+from lab.postgres import throwaway_cluster
+from models import tables as t
+from models.db import make_engine, transaction
+
+WEFT = str(Path(sys.executable).with_name("weft"))
+OPENFLOW_PORT = 6653
+PIPELINE_FLOWS = 7  # table misses and IGMP to the controller
+WEFT_FLOWS = "cookie=0x5700000000000000/0xff00000000000000"
+
+
+def log_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--logs", type=Path, metavar="DIR",
+                        help="keep the controller's logs there (default: removed with the lab)")
+    parser.add_argument("--log-level", default="INFO", help="the controller's (DEBUG: passes)")
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, poll: float = 0.05):
+    """Poll `condition` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(poll)
+    return result
+
+
+def summary(values: Iterable[float], fmt: str = "7.1f") -> str:
+    """min, median, p95 (nearest rank) and max of `values`."""
+    ordered = sorted(values)
+    p95 = ordered[math.ceil(0.95 * len(ordered)) - 1]
+    return (f"min {ordered[0]:{fmt}}  median {statistics.median(ordered):{fmt}}  "
+            f"p95 {p95:{fmt}}  max {ordered[-1]:{fmt}}")
+
+
+def expected_flows(
+    place: dict[str, list[int]], hosts: int, unbound: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Weft's flows per host by the compiler's formula, 7 + T + sum over the networks N on
+    the host of (8 + 4L + R + A), for `place` ({network: the host index of each of its
+    bound ports}) and `unbound` ({network: its ports bound nowhere}): one IPv4 address per
+    port, no multicast group, a full tunnel mesh."""
+    unbound = unbound or {}
+    counts = {}
+    for h in range(1, hosts + 1):
+        total = PIPELINE_FLOWS + (hosts - 1)
+        for network, on in place.items():
+            local = on.count(h)
+            if local:
+                total += 8 + 4 * local + (len(on) - local) + len(on) + unbound.get(network, 0)
+        counts[f"host{h}"] = total
+    return counts
+
+
+class Stages:
+    """Milliseconds per named stage over runs: each run printed as it ends, then summarised."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+
+    def add(self, label: str, stages: dict[str, float], counted: bool = True) -> None:
+        print(f"{label}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in stages.items()),
+              flush=True)
+        if counted:
+            for name, value in stages.items():
+                self.samples.setdefault(name, []).append(value)
+
+    def print_summary(self, title: str) -> None:
+        print(f"\n{title}")
+        width = max(map(len, self.samples))
+        for name, values in self.samples.items():
+            print(f"  {name:{width}}  {summary(values)}  ({len(values)} runs)")
+
+
+# ---------------------------------------------------------------- the controller's log
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    time: float  # wall clock, from the log's timestamp
+    kind: str  # "connected" or "applied"
+    host: str
+    flows_added: int = 0
+    flows_deleted: int = 0
+
+
+_CONNECTED = re.compile(r"switch (\S+) \(0x[0-9a-f]+\) connected from")
+_APPLIED = re.compile(r"switch (\S+): \+(\d+)/-(\d+) flows")
+
+
+def read_log(path: Path) -> list[LogEvent]:
+    """The switch connections and applies in a JSON log of `weft controller`."""
+    events = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        when = dt.datetime.fromisoformat(entry["time"]).timestamp()
+        if match := _CONNECTED.match(entry["message"]):
+            events.append(LogEvent(when, "connected", match[1]))
+        elif match := _APPLIED.match(entry["message"]):
+            events.append(LogEvent(when, "applied", match[1], int(match[2]), int(match[3])))
+    return events
+
+
+# ---------------------------------------------------------------- ping
+
+
+@dataclass(frozen=True)
+class PingLog:
+    """What `ping -D -n` printed: the arrival time of each reply, and the totals."""
+
+    replies: list[tuple[float, int]]  # (wall-clock time, icmp_seq)
+    transmitted: int
+    received: int
+
+    @classmethod
+    def read(cls, path: Path) -> PingLog:
+        text = path.read_text()
+        replies = [(float(when), int(seq)) for when, seq in
+                   re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)", text, re.M)]
+        totals = re.search(r"(\d+) packets transmitted, (\d+) received", text)
+        transmitted, received = map(int, totals.groups()) if totals else (0, len(replies))
+        return cls(replies, transmitted, received)
+
+    def first_reply_after(self, since: float) -> float | None:
+        return next((when for when, _ in self.replies if when >= since), None)
+
+
+def ping_argv(destination: str, interval: float, count: int, deadline: float) -> list[str]:
+    """Stops after `count` replies, or at `deadline` seconds; -D stamps every reply."""
+    return ["ping", "-D", "-n", "-i", f"{interval:g}", "-c", str(count), "-w", f"{deadline:g}",
+            destination]
+
+
+# ---------------------------------------------------------------- the deployment
+
+
+class Deployment(contextlib.ExitStack):
+    """A lab of `hosts` hosts registered in a fresh database, and the controller process."""
+
+    def __init__(self, name: str, hosts: int, options: argparse.Namespace) -> None:
+        super().__init__()
+        self.lab = Lab(name)
+        self._keep_logs, self._log_level = options.logs, options.log_level
+        self.host_count = hosts
+        self.controller: subprocess.Popen | None = None
+        self.starts = 0
+
+    def __enter__(self) -> Deployment:
+        super().__enter__()
+        cluster = self.enter_context(throwaway_cluster())
+        self.url = cluster.create_database("weft_bench")
+        upgrade_database(self.url)
+        self.engine = make_engine(self.url)
+        self.callback(self.engine.dispose)
+        self.callback(self.lab.down)
+        self.lab.up(self.host_count)
+        self.log_dir = self._keep_logs or self.lab.dir / "bench"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.callback(self.stop_controller)
+        with transaction(self.engine) as session:
+            for host in self.lab.hosts:
+                add_host(session, host.name, host.ovsdb_target, host.tunnel_ip)
+        return self
+
+    # ------------------------------------------------------------ the controller process
+
+    def start_controller(self) -> float:
+        """Spawn `weft controller` in the lab's ctl namespace; returns when it was spawned."""
+        self.starts += 1
+        ip = self.lab.controller_ip
+        argv = [
+            WEFT, "controller", "--database-url", self.url, "--log-format", "json",
+            "--log-level", self._log_level,
+            "--listen", f"{ip}:{OPENFLOW_PORT}", "--controller-target", f"tcp:{ip}:{OPENFLOW_PORT}",
+        ]
+        spawned = time.time()
+        self.controller = self.lab.spawn("ctl", argv, self.controller_log)
+        return spawned
+
+    @property
+    def controller_log(self) -> Path:
+        """This start's log (each start gets its own file)."""
+        return self.log_dir / f"{self.lab.name}-controller-{self.starts}.log"
+
+    def stop_controller(self) -> None:
+        process, self.controller = self.controller, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+    def log(self) -> list[LogEvent]:
+        return read_log(self.controller_log)
+
+    # ------------------------------------------------------------ desired state
+
+    def network(self, name: str, cidr: str) -> None:
+        with transaction(self.engine) as session:
+            create_network(session, name, cidrs=[cidr])
+
+    def ports(self, names: Iterable[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        """Create ports (name, network) in one transaction; {name: (mac, ip)}."""
+        created = {}
+        with transaction(self.engine) as session:
+            for name, network in names:
+                port = create_port(session, name, network)
+                created[name] = (port.mac, str(port.addresses[0].address))
+        return created
+
+    def container(self, port: str, network: str, host: str) -> str:
+        """A port in the database and a container plugged in for it; returns its IP."""
+        [(mac, ip)] = self.ports([(port, network)]).values()
+        self.lab.attach(port, host, mac, [f"{ip}/24"])
+        return ip
+
+    def bound_ports(self) -> int:
+        with transaction(self.engine) as session:
+            return session.scalar(select(func.count()).where(t.Port.state == "bound"))
+
+    # ------------------------------------------------------------ hosts and switches
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Every host has br-int with all its tunnels numbered, and its switch connected."""
+        n = self.host_count
+        dpids = {h.datapath_id for h in self._hosts()}
+
+        def ready() -> bool:
+            with transaction(self.engine) as session:
+                numbered = session.scalar(
+                    select(func.count()).where(t.Tunnel.ofport.is_not(None))
+                )
+                connected = set(session.scalars(
+                    select(t.Switch.datapath_id).where(t.Switch.connected.is_(True))
+                ))
+            return numbered == n * (n - 1) and dpids <= connected
+
+        wait_for(ready, timeout, "tunnels and switch connections")
+
+    def _hosts(self) -> list[t.Host]:
+        with transaction(self.engine) as session:
+            return list(session.scalars(select(t.Host).order_by(t.Host.id)))
+
+    def plug_internal(self, host: str, ports: Iterable[tuple[str, str]]) -> None:
+        """Plug OVS internal ports (interface name, port name) into `host`'s br-int in one
+        transaction: enough for binding and flows, no container needed."""
+        args = []
+        for iface, port in ports:
+            args += ["--", "add-port", "br-int", iface, "--", "set", "Interface", iface,
+                     "type=internal", f"external_ids:iface-id={port}"]
+        self.lab.vsctl(host, *args[1:], timeout=60)
+
+    def flow_count(self, host: str) -> int:
+        """Weft's flows on `host`'s br-int, counted by the switch."""
+        out = self.lab.ofctl(host, "dump-aggregate", WEFT_FLOWS)
+        return int(out.split("flow_count=")[1].split()[0])
+
+    def wait_flows(self, expected: dict[str, int], timeout: float = 60.0) -> None:
+        """Until every host in `expected` holds exactly that many Weft flows."""
+        wait_for(
+            lambda: all(self.flow_count(h) == n for h, n in expected.items()),
+            timeout, f"flow counts {expected}", poll=0.2,
+        )
