@@ -13,7 +13,7 @@ a flow that matches `arp_tpa` without `eth_type=0x0806`, for instance).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
@@ -199,11 +199,20 @@ class Flow:
     match: Match
     instructions: tuple[Instruction, ...]
     category: int
+    # Hashed once: a flow is hashed over and over (configurations are sets, switches diff
+    # them, the codec caches by flow), and hashing the nested match and instructions anew
+    # each time was most of the cost of a reconcile pass.
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         kinds = [INSTRUCTION_ORDER[type(i)] for i in self.instructions]
         if kinds != sorted(set(kinds)):
             raise ValueError(f"instructions out of order or repeated: {self.instructions}")
+        fields = (self.table, self.priority, self.match, self.instructions, self.category)
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)
