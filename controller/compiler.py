@@ -1,8 +1,9 @@
 """The pipeline compiler: desired state in, the complete flows and groups of one host out.
 
 Pure: it reads a Snapshot and its Topology and returns values; it does no I/O, keeps no
-state between calls except the optional SectionCache (a memo of pure results), and is tested
-without switches (tests/unit/test_compiler*.py, through controller/simulator.py).
+state between calls except memos of pure results (the optional SectionCache, and the flows of
+each port), and is tested without switches (tests/unit/test_compiler*.py, through
+controller/simulator.py).
 
 A host's configuration is the sum of independent sections:
 - the fixed pipeline (table misses, IGMP to the controller),
@@ -28,6 +29,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from controller.codec import group_id
 from controller.flows import (
@@ -232,15 +234,7 @@ def network_section(network: NetworkView, host_id: int, tunnels: Mapping[int, in
     for port in local:
         flows.extend(_local_port_flows(port, vni))
     for port in remote:
-        flows.append(
-            _flow(
-                Table.L2_LOOKUP,
-                100,
-                Category.PORT,
-                match(metadata=vni, eth_dst=port.mac, **{REG_INGRESS: INGRESS_LOCAL}),
-                _apply(*_to_tunnel(vni, tunnels[port.host_id])),
-            )
-        )
+        flows.append(_remote_port_flow(port.mac, vni, tunnels[port.host_id]))
     for port in network.ports:
         flows.extend(_arp_answers(port, vni))
 
@@ -257,7 +251,28 @@ def network_section(network: NetworkView, host_id: int, tunnels: Mapping[int, in
     return Section(tuple(flows), tuple(g for g in groups if g.buckets))
 
 
-def _local_port_flows(port: PortView, vni: int) -> list[Flow]:
+# The flows of one port are memoised by value: a change of one port reloads and recompiles
+# its whole network on every host where the network is present, and most of that work is
+# the unchanged ports' flows again (an ARP answer is even the same on every host). Pure
+# functions of immutable values, so a memo changes nothing but speed; bounded so that
+# ports long gone do not stay in memory.
+PORT_MEMO_SIZE = 1 << 16
+
+
+@lru_cache(maxsize=PORT_MEMO_SIZE)
+def _remote_port_flow(mac: str, vni: int, tunnel_ofport: int) -> Flow:
+    """Traffic from a local port to a port bound on a peer goes into the peer's tunnel."""
+    return _flow(
+        Table.L2_LOOKUP,
+        100,
+        Category.PORT,
+        match(metadata=vni, eth_dst=mac, **{REG_INGRESS: INGRESS_LOCAL}),
+        _apply(*_to_tunnel(vni, tunnel_ofport)),
+    )
+
+
+@lru_cache(maxsize=PORT_MEMO_SIZE)
+def _local_port_flows(port: PortView, vni: int) -> tuple[Flow, ...]:
     """Classification, port security and delivery of one port bound on this host."""
     ofport, mac = port.ofport, port.mac
     to_l2 = _goto(Table.L2_LOOKUP)
@@ -296,10 +311,11 @@ def _local_port_flows(port: PortView, vni: int) -> list[Flow]:
         allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src=IPV6_LINK_LOCAL)
         # Duplicate address detection sends neighbour solicitations from "::".
         allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src="::", ip_proto=IP_PROTO_ICMPV6)
-    return flows
+    return tuple(flows)
 
 
-def _arp_answers(port: PortView, vni: int) -> list[Flow]:
+@lru_cache(maxsize=PORT_MEMO_SIZE)
+def _arp_answers(port: PortView, vni: int) -> tuple[Flow, ...]:
     """Answer ARP requests for each IPv4 address of `port` with its MAC, from the switch.
 
     Swaps the request into a reply in place and sends it back out of the asking port, so an
@@ -307,7 +323,7 @@ def _arp_answers(port: PortView, vni: int) -> list[Flow]:
     first packet go out the moment the port binds.
     """
     mac = to_int(port.mac)
-    return [
+    return tuple(
         _flow(
             Table.ARP_RESPONDER,
             100,
@@ -326,7 +342,7 @@ def _arp_answers(port: PortView, vni: int) -> list[Flow]:
         )
         for address in port.addresses
         if address.version == 4
-    ]
+    )
 
 
 @dataclass(frozen=True)
