@@ -2,7 +2,8 @@
 
 We use os-ken's default native hub (real threads): database calls and ovsdbapp need no
 monkey patching and cannot stall the whole process, which eventlet would. Its one defect
-that matters, missed disconnects, is fixed by controller/oskenfix.py.
+that matters, missed disconnects, and its slow parse of flow statistics are dealt with by
+controller/oskenfix.py.
 """
 
 from __future__ import annotations
