@@ -9,13 +9,19 @@ on every host. Layout `partial`: network k only on hosts k, k+1, k+2 (mod hosts)
 ports spread over those three. Ports are OVS internal ports with their iface-id (the
 binding path is the real one: OVSDB manager, database, NOTIFY); no packet is sent.
 
-Phases, times from the controller's JSON log (millisecond stamps):
+Converged = every switch holds all its desired flows (checked with ovs-ofctl
+dump-aggregate), at the time of its last bundle commit in the controller's JSON log
+(millisecond stamps). Phases:
 - plug: every host's ports plugged at once (one ovs-vsctl transaction per host, in
-  parallel), from the first plug until the last switch committed its last flows;
-- cold start (`--runs` times): the controller is stopped, every switch's flows and groups
-  deleted, the controller started again. Converged = every switch holds all its flows;
-  timed from the first switch connection (and, per switch, from its own connection) to the
-  last commit, and from the process spawn.
+  parallel), from the start of the plugging to: the first and the last binding recorded in
+  the database (ports.bound_at), and convergence;
+- then `--runs` rounds of three scenarios, each timed from the first switch connection, the
+  last switch connection, and per switch from its own connection:
+  - controller restart, switches emptied: the controller stopped, every switch's flows and
+    groups deleted (ovs-ofctl), the controller started (also timed from its spawn);
+  - vswitchd restart on every host at once (which empties the tables);
+  - controller restart, switches full: converged when every switch has been read back and
+    found complete ("holds N Weft flows" in the log); no flow-mod may be sent.
 Then the flows on each switch, counted by OVS, against the compiler's formula.
 """
 
@@ -28,7 +34,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from harness import Deployment, LogEvent, expected_flows, log_option, summary, wait_for
+from harness import (
+    Deployment,
+    LogEvent,
+    Stages,
+    expected_flows,
+    log_option,
+    summary,
+    wait_for,
+)
 
 
 def placement(layout: str, hosts: int, networks: int, ports: int) -> dict[str, list[int]]:
@@ -40,10 +54,9 @@ def placement(layout: str, hosts: int, networks: int, ports: int) -> dict[str, l
     }
 
 
-def converged_at(events: list[LogEvent], since: float) -> tuple[float, dict[str, float]]:
-    """(time of the last commit after `since`, {host: its last commit})."""
-    last = {e.host: e.time for e in events if e.kind == "applied" and e.time >= since}
-    return max(last.values()), last
+def done_at(events: list[LogEvent], since: float, kind: str) -> dict[str, float]:
+    """{host: its last event of `kind` after `since`}."""
+    return {e.host: e.time for e in events if e.kind == kind and e.time >= since}
 
 
 def build(d: Deployment, place: dict[str, list[int]]) -> dict[str, list[tuple[str, str]]]:
@@ -59,44 +72,59 @@ def build(d: Deployment, place: dict[str, list[int]]) -> dict[str, list[tuple[st
     return plugs
 
 
-def plug_all(d: Deployment, plugs, expected: dict[str, int]) -> float:
+def plug_all(d: Deployment, plugs, expected: dict[str, int]) -> dict[str, float]:
+    """Plug every port at once; {stage: ms since the plugging began}."""
     start = time.time()
     with ThreadPoolExecutor(len(plugs)) as pool:
         list(pool.map(lambda item: d.plug_internal(*item), plugs.items()))
     d.wait_flows(expected, timeout=120)
-    end, _ = converged_at(d.log(), start)
-    return end - start
+    first_bound, last_bound = d.bound_at_range()
+    converged = max(done_at(d.log(), start, "applied").values())
+    return {"first bound in DB": (first_bound - start) * 1000,
+            "last bound in DB": (last_bound - start) * 1000,
+            "converged": (converged - start) * 1000}
 
 
 @dataclass(frozen=True)
 class Reconnect:
-    """One round of switches connecting with empty tables, in seconds."""
+    """One round of every switch (re)connecting, in seconds."""
 
     first: float  # first switch connection -> every switch converged
     last: float  # last switch connection -> every switch converged
-    worst: float  # the slowest switch, from its own connection to its last commit
+    worst: float  # the slowest switch, from its own connection to its convergence
     spawn: float | None = None  # controller process spawned -> every switch converged
 
 
-def reconnect(d: Deployment, expected: dict[str, int], since: float) -> Reconnect:
-    """Wait until converged again, and read how long it took from the log."""
+def reconnect(d: Deployment, expected: dict[str, int], since: float, done: str) -> Reconnect:
+    """Wait until converged again, and read from the log how long it took. A switch has
+    converged at its last event `done` ("applied", or "read" if it needs nothing)."""
     d.wait_flows(expected, timeout=120)
+    wait_for(lambda: len(done_at(d.log(), since, done)) == len(expected), 30,
+             f"a {done} event of every switch")
     events = d.log()
-    connected = {e.host: e.time for e in events if e.kind == "connected" and e.time >= since}
-    end, last = converged_at(events, since)
-    worst = max(last[h] - connected[h] for h in expected)
+    connected = done_at(events, since, "connected")
+    converged = done_at(events, since, done)
+    end = max(converged.values())
+    worst = max(converged[h] - connected[h] for h in expected)
     return Reconnect(end - min(connected.values()), end - max(connected.values()), worst)
 
 
-def controller_restart(d: Deployment, expected: dict[str, int]) -> Reconnect:
-    """Stop the controller, empty every switch, start the controller."""
+def controller_restart(d: Deployment, expected: dict[str, int], empty: bool) -> Reconnect:
+    """Stop the controller, empty every switch if `empty`, start the controller."""
     d.stop_controller()
-    for host in expected:
-        d.lab.ofctl(host, "del-flows")
-        d.lab.ofctl(host, "del-groups")
+    if empty:
+        for host in expected:
+            d.lab.ofctl(host, "del-flows")
+            d.lab.ofctl(host, "del-groups")
     spawned = d.start_controller()
-    result = reconnect(d, expected, spawned)
-    return dataclasses.replace(result, spawn=converged_at(d.log(), spawned)[0] - spawned)
+    done = "applied" if empty else "read"
+    result = reconnect(d, expected, spawned, done)
+    mods = sum(e.flows_added + e.flows_deleted for e in d.log() if e.kind == "applied")
+    if not empty and mods:
+        raise RuntimeError(f"{mods} flow-mods sent to switches that had every flow")
+    return dataclasses.replace(
+        result, spawn=max(done_at(d.log(), spawned, done).values()) - spawned
+    )
 
 
 def vswitchd_restart(d: Deployment, expected: dict[str, int]) -> Reconnect:
@@ -104,7 +132,14 @@ def vswitchd_restart(d: Deployment, expected: dict[str, int]) -> Reconnect:
     since = time.time()
     with ThreadPoolExecutor(len(expected)) as pool:
         list(pool.map(lambda h: d.lab.restart(h, vswitchd_only=True), expected))
-    return reconnect(d, expected, since)
+    return reconnect(d, expected, since, "applied")
+
+
+SCENARIOS = {
+    "controller restart, switches emptied": lambda d, e: controller_restart(d, e, empty=True),
+    "vswitchd restart on every host": vswitchd_restart,
+    "controller restart, switches full": lambda d, e: controller_restart(d, e, empty=False),
+}
 
 
 def main() -> None:
@@ -122,14 +157,11 @@ def main() -> None:
         d.start_controller()
         d.wait_ready()
         plugs = build(d, place)
-        plugged = plug_all(d, plugs, expected)
-        wait_for(lambda: d.bound_ports() == len(place) * args.ports, 60, "every port bound")
-        print(f"plug {sum(map(len, plugs.values()))} ports at once -> converged: "
-              f"{plugged * 1000:.0f} ms", flush=True)
-        rounds: dict[str, list[Reconnect]] = {"controller restart": [], "vswitchd restart": []}
+        Stages().add(f"plug {sum(map(len, plugs.values()))} ports at once, ms from the start",
+                     plug_all(d, plugs, expected))
+        rounds: dict[str, list[Reconnect]] = {scenario: [] for scenario in SCENARIOS}
         for run in range(args.runs):
-            for scenario, action in (("controller restart", controller_restart),
-                                     ("vswitchd restart", vswitchd_restart)):
+            for scenario, action in SCENARIOS.items():
                 result = action(d, expected)
                 rounds[scenario].append(result)
                 print(f"{scenario} {run + 1}: " + ", ".join(
@@ -137,8 +169,7 @@ def main() -> None:
                     dataclasses.asdict(result).items() if value is not None), flush=True)
         counted = {h: d.flow_count(h) for h in expected}
     print(f"\n{args.hosts} hosts, {args.networks} networks x {args.ports} ports, layout "
-          f"{args.layout}; every switch starting empty, {args.runs} runs, ms until every "
-          f"switch holds all its flows, from:")
+          f"{args.layout}, {args.runs} runs: ms until every switch holds all its flows, from")
     labels = {"first": "first switch connection", "last": "last switch connection",
               "worst": "a switch's connection, slowest switch", "spawn": "controller spawn"}
     for scenario, results in rounds.items():

@@ -114,13 +114,14 @@ class Stages:
 @dataclass(frozen=True)
 class LogEvent:
     time: float  # wall clock, from the log's timestamp
-    kind: str  # "connected" or "applied"
+    kind: str  # "connected", "read" (the switch's table, after connecting) or "applied"
     host: str
     flows_added: int = 0
     flows_deleted: int = 0
 
 
 _CONNECTED = re.compile(r"switch (\S+) \(0x[0-9a-f]+\) connected from")
+_READ = re.compile(r"switch (\S+) holds \d+ Weft flows")
 _APPLIED = re.compile(r"switch (\S+): \+(\d+)/-(\d+) flows")
 
 
@@ -134,6 +135,8 @@ def read_log(path: Path) -> list[LogEvent]:
         when = dt.datetime.fromisoformat(entry["time"]).timestamp()
         if match := _CONNECTED.match(entry["message"]):
             events.append(LogEvent(when, "connected", match[1]))
+        elif match := _READ.match(entry["message"]):
+            events.append(LogEvent(when, "read", match[1]))
         elif match := _APPLIED.match(entry["message"]):
             events.append(LogEvent(when, "applied", match[1], int(match[2]), int(match[3])))
     return events
@@ -249,6 +252,14 @@ class Deployment(contextlib.ExitStack):
         [(mac, ip)] = self.ports([(port, network)]).values()
         self.lab.attach(port, host, mac, [f"{ip}/24"])
         return ip
+
+    def bound_at_range(self) -> tuple[float, float]:
+        """When the first and the last port were bound (the OVSDB manager's stamps)."""
+        with transaction(self.engine) as session:
+            first, last = session.execute(
+                select(func.min(t.Port.bound_at), func.max(t.Port.bound_at))
+            ).one()
+        return first.timestamp(), last.timestamp()
 
     def bound_ports(self) -> int:
         with transaction(self.engine) as session:
