@@ -12,11 +12,12 @@ binding path is the real one: OVSDB manager, database, NOTIFY); no packet is sen
 Converged = every switch holds all its desired flows (checked with ovs-ofctl
 dump-aggregate), at the time of its last bundle commit in the controller's JSON log
 (millisecond stamps). Phases:
-- plug: every host's ports plugged at once (one ovs-vsctl transaction per host, in
-  parallel), from the start of the plugging to: the first and the last binding recorded in
-  the database (ports.bound_at), and convergence;
-- then `--runs` rounds of three scenarios, each timed from the first switch connection, the
-  last switch connection, and per switch from its own connection:
+- plug (`--runs` + 1 times: into the fresh controller, then once per round after every
+  port was unplugged and its flows removed): every host's ports plugged at once (one
+  ovs-vsctl transaction per host, in parallel), from the start of the plugging to: the
+  first and the last binding recorded in the database (ports.bound_at), and convergence;
+- in each of the `--runs` rounds, three more scenarios, each timed from the first switch
+  connection, the last switch connection, and per switch from its own connection:
   - controller restart, switches emptied: the controller stopped, every switch's flows and
     groups deleted (ovs-ofctl), the controller started (also timed from its spawn);
   - vswitchd restart on every host at once (which empties the tables);
@@ -70,6 +71,14 @@ def build(d: Deployment, place: dict[str, list[int]]) -> dict[str, list[tuple[st
     for n, (name, _, h) in enumerate(names):
         plugs[f"host{h}"].append((f"wp{n}", name))
     return plugs
+
+
+def unplug_all(d: Deployment, plugs, hosts: int) -> None:
+    """Unplug every port at once and wait until the switches hold no port's flows."""
+    with ThreadPoolExecutor(len(plugs)) as pool:
+        list(pool.map(lambda item: d.unplug(*item), plugs.items()))
+    d.wait_flows(expected_flows({}, hosts), timeout=120)
+    wait_for(lambda: d.bound_ports() == 0, 60, "every port unbound")
 
 
 def plug_all(d: Deployment, plugs, expected: dict[str, int]) -> dict[str, float]:
@@ -157,10 +166,13 @@ def main() -> None:
         d.start_controller()
         d.wait_ready()
         plugs = build(d, place)
-        Stages().add(f"plug {sum(map(len, plugs.values()))} ports at once, ms from the start",
-                     plug_all(d, plugs, expected))
+        plugged = Stages()
+        plug_label = f"plug {sum(map(len, plugs.values()))} ports at once"
+        plugged.add(f"{plug_label} into the fresh controller", plug_all(d, plugs, expected))
         rounds: dict[str, list[Reconnect]] = {scenario: [] for scenario in SCENARIOS}
         for run in range(args.runs):
+            unplug_all(d, plugs, args.hosts)
+            plugged.add(f"{plug_label} {run + 1}", plug_all(d, plugs, expected))
             for scenario, action in SCENARIOS.items():
                 result = action(d, expected)
                 rounds[scenario].append(result)
@@ -168,6 +180,8 @@ def main() -> None:
                     f"{name} {value * 1000:.0f} ms" for name, value in
                     dataclasses.asdict(result).items() if value is not None), flush=True)
         counted = {h: d.flow_count(h) for h in expected}
+    plugged.print_summary(f"{plug_label}, ms from the start of the plugging, "
+                          f"{args.runs + 1} runs:")
     print(f"\n{args.hosts} hosts, {args.networks} networks x {args.ports} ports, layout "
           f"{args.layout}, {args.runs} runs: ms until every switch holds all its flows, from")
     labels = {"first": "first switch connection", "last": "last switch connection",

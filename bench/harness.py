@@ -297,6 +297,13 @@ class Deployment(contextlib.ExitStack):
                      "type=internal", f"external_ids:iface-id={port}"]
         self.lab.vsctl(host, *args[1:], timeout=60)
 
+    def unplug(self, host: str, ports: Iterable[tuple[str, str]]) -> None:
+        """Remove the interfaces `plug_internal` plugged, in one transaction."""
+        args = []
+        for iface, _ in ports:
+            args += ["--", "del-port", "br-int", iface]
+        self.lab.vsctl(host, *args[1:], timeout=60)
+
     def flow_count(self, host: str) -> int:
         """Weft's flows on `host`'s br-int, counted by the switch."""
         out = self.lab.ofctl(host, "dump-aggregate", WEFT_FLOWS)
