@@ -253,6 +253,17 @@ class Deployment(contextlib.ExitStack):
         self.lab.attach(port, host, mac, [f"{ip}/24"])
         return ip
 
+    def two_containers(self, on_host1: str, on_host2: str) -> dict[str, str]:
+        """Start the controller; network blue with a container on host1 and one on host2,
+        their flows installed. {container: its IP}."""
+        self.start_controller()
+        self.wait_ready()
+        self.network("blue", "10.20.0.0/24")
+        ips = {name: self.container(name, "blue", host)
+               for name, host in ((on_host1, "host1"), (on_host2, "host2"))}
+        self.wait_flows(expected_flows({"blue": [1, 2]}, 2), timeout=20)
+        return ips
+
     def bound_at_range(self) -> tuple[float, float]:
         """When the first and the last port were bound (the OVSDB manager's stamps)."""
         with transaction(self.engine) as session:

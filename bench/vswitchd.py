@@ -22,7 +22,6 @@ from harness import (
     Deployment,
     PingLog,
     Stages,
-    expected_flows,
     log_option,
     ping_argv,
     wait_for,
@@ -62,12 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     stages = Stages()
     with Deployment(f"vs{os.getpid()}", 2, args) as d:
-        d.start_controller()
-        d.wait_ready()
-        d.network("blue", "10.20.0.0/24")
-        d.container("a", "blue", "host1")
-        b_ip = d.container("b", "blue", "host2")
-        d.wait_flows(expected_flows({"blue": [1, 2]}, 2), timeout=20)
+        b_ip = d.two_containers("a", "b")["b"]
         for run in range(args.runs):
             stages.add(f"run {run + 1}", restart_once(d, run, b_ip))
     stages.print_summary(f"host2's ovs-vswitchd restarted while a (host1) pings b (host2) "
