@@ -16,6 +16,10 @@ dump-aggregate), at the time of its last bundle commit in the controller's JSON 
   port was unplugged and its flows removed): every host's ports plugged at once (one
   ovs-vsctl transaction per host, in parallel), from the start of the plugging to: the
   first and the last binding recorded in the database (ports.bound_at), and convergence;
+- create (`--runs` times, after the plug of each round): every port row deleted while its
+  interface stays plugged, the switches emptied of their flows, then every row created
+  again in one transaction (the order OVN's "installed after creation" figure implies):
+  how long that transaction took, then from its commit to the bindings and convergence;
 - in each of the `--runs` rounds, three more scenarios, each timed from the first switch
   connection, the last switch connection, and per switch from its own connection:
   - controller restart, switches emptied: the controller stopped, every switch's flows and
@@ -60,8 +64,9 @@ def done_at(events: list[LogEvent], since: float, kind: str) -> dict[str, float]
     return {e.host: e.time for e in events if e.kind == kind and e.time >= since}
 
 
-def build(d: Deployment, place: dict[str, list[int]]) -> dict[str, list[tuple[str, str]]]:
-    """Networks and ports in the database; {host: [(interface, port)]} to plug."""
+def build(d: Deployment, place: dict[str, list[int]]) -> tuple[dict, list[tuple[str, str]]]:
+    """Networks and ports in the database: ({host: [(interface, port)]} to plug, and the
+    ports as (name, network))."""
     plugs: dict[str, list[tuple[str, str]]] = {h.name: [] for h in d.lab.hosts}
     for k, network in enumerate(place):
         d.network(network, f"10.{k}.0.0/24")
@@ -70,7 +75,7 @@ def build(d: Deployment, place: dict[str, list[int]]) -> dict[str, list[tuple[st
     d.ports((name, network) for name, network, _ in names)
     for n, (name, _, h) in enumerate(names):
         plugs[f"host{h}"].append((f"wp{n}", name))
-    return plugs
+    return plugs, [(name, network) for name, network, _ in names]
 
 
 def unplug_all(d: Deployment, plugs, hosts: int) -> None:
@@ -87,6 +92,24 @@ def plug_all(d: Deployment, plugs, expected: dict[str, int]) -> dict[str, float]
     with ThreadPoolExecutor(len(plugs)) as pool:
         list(pool.map(lambda item: d.plug_internal(*item), plugs.items()))
     d.wait_flows(expected, timeout=120)
+    return _bound_and_converged(d, start)
+
+
+def create_for_plugged(d: Deployment, ports: list[tuple[str, str]], expected: dict[str, int],
+                       hosts: int) -> dict[str, float]:
+    """Delete every port's row while its interface stays plugged (so the switches lose its
+    flows), then create them all again in one transaction: each interface's iface-id now has
+    a row and binds. {stage: ms}: the transaction, then from its commit."""
+    d.delete_ports(name for name, _ in ports)
+    d.wait_flows(expected_flows({}, hosts), timeout=120)
+    start = time.time()
+    d.ports(ports)
+    committed = time.time()
+    d.wait_flows(expected, timeout=120)
+    return {"transaction": (committed - start) * 1000, **_bound_and_converged(d, committed)}
+
+
+def _bound_and_converged(d: Deployment, start: float) -> dict[str, float]:
     first_bound, last_bound = d.bound_at_range()
     converged = max(done_at(d.log(), start, "applied").values())
     return {"first bound in DB": (first_bound - start) * 1000,
@@ -165,14 +188,16 @@ def main() -> None:
     with Deployment(f"cv{os.getpid()}", args.hosts, args) as d:
         d.start_controller()
         d.wait_ready()
-        plugs = build(d, place)
-        plugged = Stages()
+        plugs, ports = build(d, place)
+        plugged, created = Stages(), Stages()
         plug_label = f"plug {sum(map(len, plugs.values()))} ports at once"
         plugged.add(f"{plug_label} into the fresh controller", plug_all(d, plugs, expected))
         rounds: dict[str, list[Reconnect]] = {scenario: [] for scenario in SCENARIOS}
         for run in range(args.runs):
             unplug_all(d, plugs, args.hosts)
             plugged.add(f"{plug_label} {run + 1}", plug_all(d, plugs, expected))
+            created.add(f"create {len(ports)} ports for plugged interfaces {run + 1}",
+                        create_for_plugged(d, ports, expected, args.hosts))
             for scenario, action in SCENARIOS.items():
                 result = action(d, expected)
                 rounds[scenario].append(result)
@@ -182,6 +207,8 @@ def main() -> None:
         counted = {h: d.flow_count(h) for h in expected}
     plugged.print_summary(f"{plug_label}, ms from the start of the plugging, "
                           f"{args.runs + 1} runs:")
+    created.print_summary(f"create {len(ports)} ports whose interfaces are plugged, in one "
+                          f"transaction: ms it took, then ms from its commit, {args.runs} runs:")
     print(f"\n{args.hosts} hosts, {args.networks} networks x {args.ports} ports, layout "
           f"{args.layout}, {args.runs} runs: ms until every switch holds all its flows, from")
     labels = {"first": "first switch connection", "last": "last switch connection",

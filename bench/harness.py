@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from admin.db import upgrade_database
 from admin.hosts import add_host
 from admin.networks import create_network
-from admin.ports import create_port
+from admin.ports import create_port, delete_port
 from lab import Lab
 from lab.postgres import throwaway_cluster
 from models import tables as t
@@ -246,6 +246,11 @@ class Deployment(contextlib.ExitStack):
                 port = create_port(session, name, network)
                 created[name] = (port.mac, str(port.addresses[0].address))
         return created
+
+    def delete_ports(self, names: Iterable[str]) -> None:
+        with transaction(self.engine) as session:
+            for name in names:
+                delete_port(session, name)
 
     def container(self, port: str, network: str, host: str) -> str:
         """A port in the database and a container plugged in for it; returns its IP."""
