@@ -39,7 +39,7 @@ def sample_flows(n: int) -> list[Flow]:
             ))
         else:
             flows.append(Flow(
-                Table.ARP_RESPONDER, 200,
+                Table.NEIGHBOUR, 200,
                 match(metadata=vni, eth_type=0x0806, arp_op=1, arp_tpa=ip),
                 (ApplyActions((
                     Move("eth_src", "eth_dst"), SetField("eth_src", mac), SetField("arp_op", 2),

@@ -19,8 +19,9 @@ multicast groups:
 
     7 + T + sum over N of (8 + 4L + R + A + 2G)
 
-plus 2 per further IPv4 address of a local port, 1 per IPv6 address of a local port, 2 per
-local port with IPv6, and 2 if N floods unregistered multicast. It grows with the ports of the
+plus 2 per further IPv4 address of a local port, 3 per IPv6 address of a local port and 10
+per local port with IPv6 (port security and neighbour discovery checks), and 2 if N floods
+unregistered multicast. It grows with the ports of the
 networks present on the host, never with the rest of the cluster.
 """
 
@@ -64,6 +65,10 @@ IPV6_MULTICAST_MAC = (0x3333_0000_0000, 0xFFFF_0000_0000)
 IPV4_LINK_LOCAL_MULTICAST = ("224.0.0.0", "255.255.255.0")
 IPV4_MULTICAST = ("224.0.0.0", "240.0.0.0")
 IPV6_LINK_LOCAL = ("fe80::", "ffff:ffff:ffff:ffff::")
+ND_ROUTER_ADVERTISEMENT, ND_SOLICITATION, ND_ADVERTISEMENT, ND_REDIRECT = 134, 135, 136, 137
+ND_FROM_ROUTERS_AND_NEIGHBOURS = (
+    ND_ROUTER_ADVERTISEMENT, ND_SOLICITATION, ND_ADVERTISEMENT, ND_REDIRECT
+)
 
 
 class CompileError(Exception):
@@ -164,7 +169,7 @@ def _to_tunnel(vni: int, ofport: int) -> tuple[Action, ...]:
 
 
 def _pipeline_section() -> Section:
-    """Table misses (drop, except ARP_RESPONDER which falls through) and IGMP snooping."""
+    """Table misses (drop, except NEIGHBOUR which falls through) and IGMP snooping."""
     drop_tables = (
         Table.CLASSIFY,
         Table.TUNNEL_IN,
@@ -173,7 +178,7 @@ def _pipeline_section() -> Section:
         Table.FLOOD,
     )
     flows = [_flow(table, 0, Category.PIPELINE, ()) for table in drop_tables]
-    flows.append(_flow(Table.ARP_RESPONDER, 0, Category.PIPELINE, (), _goto(Table.L2_LOOKUP)))
+    flows.append(_flow(Table.NEIGHBOUR, 0, Category.PIPELINE, (), _goto(Table.L2_LOOKUP)))
     # IGMP from a local port goes to the controller only; the controller checks the source.
     flows.append(
         _flow(
@@ -303,15 +308,45 @@ def _local_port_flows(port: PortView, vni: int) -> tuple[Flow, ...]:
     if not port.addresses:
         allow(to_l2)  # a port without addresses is layer-2 only: its MAC is all we check
     for address in v4:
-        allow(_goto(Table.ARP_RESPONDER), eth_type=ETH_TYPE_ARP, arp_spa=address, arp_sha=mac)
+        allow(_goto(Table.NEIGHBOUR), eth_type=ETH_TYPE_ARP, arp_spa=address, arp_sha=mac)
         allow(to_l2, eth_type=ETH_TYPE_IPV4, ipv4_src=address)
+    # IPv6 from an own source goes on to NEIGHBOUR, where neighbour discovery is checked.
+    to_neighbour = _goto(Table.NEIGHBOUR)
     for address in v6:
-        allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src=address)
+        allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src=address)
     if v6:
-        allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src=IPV6_LINK_LOCAL)
+        allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src=IPV6_LINK_LOCAL)
         # Duplicate address detection sends neighbour solicitations from "::".
-        allow(to_l2, eth_type=ETH_TYPE_IPV6, ipv6_src="::", ip_proto=IP_PROTO_ICMPV6)
+        allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src="::", ip_proto=IP_PROTO_ICMPV6)
+        flows.extend(_neighbour_discovery_guard(ofport, mac, tuple(v6)))
     return tuple(flows)
+
+
+def _neighbour_discovery_guard(ofport: int, mac: str, v6) -> list[Flow]:
+    """IPv6's ARP spoofing, stopped: what a local port may say in neighbour discovery.
+
+    A solicitation may carry only the port's own MAC as its source link-layer address (or
+    none, as in duplicate address detection); an advertisement may announce only one of
+    the port's addresses or a link-local one, with its own MAC (or none). Router
+    advertisements and redirects from a port are dropped (a container is no router here),
+    as is any other solicitation or advertisement. The rest of IPv6 falls through to
+    L2_LOOKUP by the table's miss flow.
+    """
+    to_l2 = _goto(Table.L2_LOOKUP)
+    no_mac = "00:00:00:00:00:00"  # what OVS matches when the option is absent
+
+    def nd(priority: int, icmpv6_type: int, *instructions, **fields) -> Flow:
+        m = match(in_port=ofport, eth_type=ETH_TYPE_IPV6, ip_proto=IP_PROTO_ICMPV6,
+                  icmpv6_type=icmpv6_type, **fields)
+        return _flow(Table.NEIGHBOUR, priority, Category.PORT, m, *instructions)
+
+    targets = [*v6, IPV6_LINK_LOCAL]
+    return [
+        *(nd(100, ND_SOLICITATION, to_l2, ipv6_nd_sll=sll) for sll in (mac, no_mac)),
+        *(nd(100, ND_ADVERTISEMENT, to_l2, ipv6_nd_target=target, ipv6_nd_tll=tll)
+          for target in targets for tll in (mac, no_mac)),
+        *(nd(90, icmpv6_type) for icmpv6_type in ND_FROM_ROUTERS_AND_NEIGHBOURS),
+    ]
 
 
 @lru_cache(maxsize=PORT_MEMO_SIZE)
@@ -325,7 +360,7 @@ def _arp_answers(port: PortView, vni: int) -> tuple[Flow, ...]:
     mac = to_int(port.mac)
     return tuple(
         _flow(
-            Table.ARP_RESPONDER,
+            Table.NEIGHBOUR,
             100,
             Category.PORT,
             match(metadata=vni, eth_type=ETH_TYPE_ARP, arp_op=1, arp_tpa=address),

@@ -62,6 +62,7 @@ FIELDS: dict[str, FieldSpec] = {
     "icmpv6_type": FieldSpec(OFPXMC_OPENFLOW_BASIC, 29, 1, _ICMP6),
     "ipv6_nd_target": FieldSpec(OFPXMC_OPENFLOW_BASIC, 31, 16, _ND),
     "ipv6_nd_sll": FieldSpec(OFPXMC_OPENFLOW_BASIC, 32, 6, (*_ICMP6, ("icmpv6_type", (135,)))),
+    "ipv6_nd_tll": FieldSpec(OFPXMC_OPENFLOW_BASIC, 33, 6, (*_ICMP6, ("icmpv6_type", (136,)))),
     "tunnel_id": FieldSpec(OFPXMC_OPENFLOW_BASIC, 38, 8),
     **{f"reg{i}": FieldSpec(OFPXMC_NXM_1, i, 4) for i in range(8)},
 }

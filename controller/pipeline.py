@@ -3,7 +3,7 @@
 Every flow Weft installs lives in one of these tables; docs/pipeline.md explains them with
 examples and must be kept in step with this module. A packet walks them in order:
 
-    CLASSIFY ──local port──> PORT_SECURITY ──> ARP_RESPONDER ──> L2_LOOKUP ──> FLOOD
+    CLASSIFY ──local port──> PORT_SECURITY ──> NEIGHBOUR ──> L2_LOOKUP ──> FLOOD
         └─────tunnel─────> TUNNEL_IN ─────────────────────────────^
 
 - CLASSIFY (0): by in_port. A bound container port records its network in `metadata` and
@@ -12,9 +12,12 @@ examples and must be kept in step with this module. A packet walks them in order
 - TUNNEL_IN (5): by VNI. Only VNIs of networks present on this host are accepted; the VNI
   becomes `metadata`. Others are dropped.
 - PORT_SECURITY (10): a local port may send only with its own MAC, and only IP/ARP with its
-  own addresses. IGMP goes to the controller (snooping), never anywhere else.
-- ARP_RESPONDER (20): ARP requests for addresses of the network are answered here, from the
-  port's own flows, and never flooded. Everything else continues to L2_LOOKUP.
+  own addresses (IPv6 also from its link-local ones). IGMP goes to the controller
+  (snooping), never anywhere else.
+- NEIGHBOUR (20): ARP requests for addresses of the network are answered here, from the
+  port's own flows, and never flooded. IPv6 neighbour discovery from a local port is
+  checked here, as ARP is in PORT_SECURITY: only its own addresses and MAC; router
+  advertisements and redirects are dropped. Everything else continues to L2_LOOKUP.
 - L2_LOOKUP (30): by (network, destination MAC): a local port is an output; a remote port is
   the tunnel to its host with the VNI set, but only for traffic that entered from a local
   port (split horizon: never tunnel to tunnel). Multicast/broadcast goes to FLOOD; unknown
@@ -38,7 +41,7 @@ class Table(IntEnum):
     CLASSIFY = 0
     TUNNEL_IN = 5
     PORT_SECURITY = 10
-    ARP_RESPONDER = 20
+    NEIGHBOUR = 20
     L2_LOOKUP = 30
     FLOOD = 40
 

@@ -59,6 +59,29 @@ def arp(op: int, src_mac: str, src_ip: str, dst_mac: str, target_ip: str) -> byt
     )
 
 
+def neighbour_advertisement(src_mac: str, src_ip: str, dst_mac: str, dst_ip: str,
+                            target: str, target_mac: str) -> bytes:
+    """An unsolicited-style IPv6 neighbour advertisement (override flag set) from src_mac
+    saying that `target` is at `target_mac`, with a valid ICMPv6 checksum."""
+    src, dst = ipaddress.IPv6Address(src_ip).packed, ipaddress.IPv6Address(dst_ip).packed
+    body = (struct.pack("!I", 0x2000_0000) + ipaddress.IPv6Address(target).packed
+            + bytes([2, 1]) + mac_bytes(target_mac))  # option 2: target link-layer address
+    icmp = struct.pack("!BBH", 136, 0, 0) + body
+    pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
+    icmp = icmp[:2] + struct.pack("!H", _checksum(pseudo + icmp)) + icmp[4:]
+    ipv6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + src + dst
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", 0x86DD) + ipv6 + icmp
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
 def send(lab: Lab, port: str, frames: list[bytes]) -> None:
     lab.exec(port, [sys.executable, "-c", SEND, *(f.hex() for f in frames)])
 

@@ -173,7 +173,7 @@ FLOWS = {  # flow -> the same flow in ovs-ofctl's syntax (without cookie), writt
     Flow(Table.PORT_SECURITY, 200, match(in_port=1, eth_type=0x0800, ip_proto=2), (
         ApplyActions((Output(OFPP_CONTROLLER, max_len=128),)),), Category.MULTICAST):
         "table=10,priority=200,ip,in_port=1,nw_proto=2,actions=controller:128",
-    Flow(Table.ARP_RESPONDER, 100, match(
+    Flow(Table.NEIGHBOUR, 100, match(
         metadata=VNI, eth_type=0x0806, arp_op=1, arp_tpa="10.0.0.254"), (
         ApplyActions(ARP_REPLY),), Category.NETWORK):
         "table=20,priority=100,arp,metadata=5000,arp_tpa=10.0.0.254,arp_op=1,"
@@ -181,7 +181,7 @@ FLOWS = {  # flow -> the same flow in ovs-ofctl's syntax (without cookie), writt
         "set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],"
         "set_field:02:00:00:00:00:fe->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],"
         "set_field:10.0.0.254->arp_spa,in_port",
-    Flow(Table.ARP_RESPONDER, 0, (), (GotoTable(30),), Category.PIPELINE):
+    Flow(Table.NEIGHBOUR, 0, (), (GotoTable(30),), Category.PIPELINE):
         "table=20,priority=0,actions=goto_table:30",
     Flow(Table.L2_LOOKUP, 100, match(metadata=VNI, eth_dst=MAC_REMOTE, reg0=0), (
         ApplyActions((SetField("tunnel_id", VNI), Output(10))),), Category.PORT):
@@ -203,6 +203,12 @@ FLOWS = {  # flow -> the same flow in ovs-ofctl's syntax (without cookie), writt
         ApplyActions((SetField("ipv6_dst", 0xFE80 << 112 | 2), Output(2))),), Category.PORT):
         "table=30,priority=70,icmp6,icmp_type=135,nd_target=fe80::1,nd_sll=02:00:00:00:00:01,"
         "actions=set_field:fe80::2->ipv6_dst,output:2",
+    Flow(Table.NEIGHBOUR, 100, match(
+        in_port=4, eth_type=0x86DD, ip_proto=58, icmpv6_type=136,
+        ipv6_nd_target=("fe80::", "ffff:ffff:ffff:ffff::"), ipv6_nd_tll="02:00:00:00:00:04"), (
+        GotoTable(30),), Category.PORT):
+        "table=20,priority=100,icmp6,in_port=4,icmp_type=136,nd_target=fe80::/64,"
+        "nd_tll=02:00:00:00:00:04,actions=goto_table:30",
     Flow(Table.FLOOD, 100, match(metadata=VNI), (ApplyActions((ToGroup(codec.group_id(
         FLOOD)),)),), Category.NETWORK):
         f"table=40,priority=100,metadata=5000,actions=group:{codec.group_id(FLOOD)}",
@@ -312,7 +318,7 @@ def test_a_discarded_bundle_changes_nothing(installed):
 
 def test_delete_by_cookie_removes_exactly_that_flow(installed):
     before = dump_flows(installed, "br0")
-    victim = next(f for f in FLOWS if f.table == Table.ARP_RESPONDER and f.priority == 100)
+    victim = next(f for f in FLOWS if f.table == Table.NEIGHBOUR and f.priority == 100)
     cookie = f"cookie={CODEC.cookie(victim):#x},"
     with OFClient(installed.mgmt("br0")) as client:
         assert_no_errors(client.exchange(

@@ -11,7 +11,13 @@ import dataclasses
 import pytest
 
 from controller.compiler import SectionCache, compile_host
-from controller.flows import ETH_TYPE_ARP, ETH_TYPE_IPV4, OFPP_CONTROLLER
+from controller.flows import (
+    ETH_TYPE_ARP,
+    ETH_TYPE_IPV4,
+    ETH_TYPE_IPV6,
+    IP_PROTO_ICMPV6,
+    OFPP_CONTROLLER,
+)
 from controller.pipeline import Category
 from models.topology import Topology
 from tests.support.cluster import (
@@ -160,6 +166,100 @@ def test_a_port_without_addresses_is_checked_by_mac_only():
     frame = {"eth_src": BLUE_MAC[1], "eth_dst": BLUE_MAC[2], "eth_type": 0x88B5}
     assert where(fabric(spec).send("h1", 1, frame)) == [("h2", 1)]
     assert fabric(spec).send("h1", 1, frame | {"eth_src": BLUE_MAC[3]}) == []
+
+
+# ---------------------------------------------------------------- IPv6 neighbour discovery
+
+SIX_MAC = {n: f"02:00:00:00:06:0{n}" for n in range(1, 4)}
+SIX_IP = {n: f"fd00:6::{n}" for n in range(1, 4)}
+SIX_LINK_LOCAL = "fe80::1"
+
+
+def six() -> ClusterSpec:
+    """Network six, dual-stack s1 on h1, IPv6-only s2 on h2, s3 created but not plugged."""
+    return ClusterSpec(
+        hosts=["h1", "h2"],
+        networks={"six": 600},
+        ports=[
+            PortSpec("s1", "six", SIX_MAC[1], ("10.6.0.1", SIX_IP[1]), "h1", 1),
+            PortSpec("s2", "six", SIX_MAC[2], (SIX_IP[2],), "h2", 1),
+            PortSpec("s3", "six", SIX_MAC[3], (SIX_IP[3],)),
+        ],
+    )
+
+
+def icmpv6_from_s1(icmpv6_type: int, **fields):
+    return dict(
+        eth_src=SIX_MAC[1],
+        eth_dst=SIX_MAC[2],
+        eth_type=ETH_TYPE_IPV6,
+        ipv6_src=SIX_IP[1],
+        ipv6_dst=SIX_IP[2],
+        ip_proto=IP_PROTO_ICMPV6,
+        icmpv6_type=icmpv6_type,
+        payload="nd",
+    ) | fields
+
+
+def solicitation(**fields):
+    """s1 asks for s2's MAC (to its solicited-node group, flooded in the network)."""
+    return icmpv6_from_s1(135, eth_dst="33:33:ff:00:00:02", ipv6_dst="ff02::1:ff00:2",
+                          ipv6_nd_target=SIX_IP[2], ipv6_nd_sll=SIX_MAC[1]) | fields
+
+
+def advertisement(**fields):
+    """s1 tells s2 its own MAC for its own address."""
+    return icmpv6_from_s1(136, ipv6_nd_target=SIX_IP[1], ipv6_nd_tll=SIX_MAC[1]) | fields
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        icmpv6_from_s1(128),  # echo request
+        dict(icmpv6_from_s1(128), ipv6_src=SIX_LINK_LOCAL),
+        solicitation(),
+        solicitation(ipv6_nd_sll=0),
+        solicitation(ipv6_src="::", ipv6_nd_sll=0),  # duplicate address detection
+        advertisement(),
+        advertisement(ipv6_nd_tll=0),
+        advertisement(ipv6_src=SIX_LINK_LOCAL, ipv6_nd_target=SIX_LINK_LOCAL),
+    ],
+    ids=["echo", "echo from link-local", "NS", "NS without SLL", "DAD NS", "NA",
+         "NA without TLL", "NA for link-local"],
+)
+def test_ipv6_and_honest_neighbour_discovery_cross_hosts(packet):
+    spec = six()
+    assert where(fabric(spec).send("h1", 1, packet)) == [("h2", 1)]
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        advertisement(ipv6_nd_target=SIX_IP[2]),  # claims the receiver's address
+        advertisement(ipv6_nd_target=SIX_IP[3]),  # claims a port not plugged in yet
+        advertisement(ipv6_nd_target="fd00:6::99"),
+        advertisement(ipv6_nd_tll=SIX_MAC[2]),  # own address, someone else's MAC
+        solicitation(ipv6_nd_sll=SIX_MAC[2]),
+        icmpv6_from_s1(134, eth_dst="33:33:00:00:00:01", ipv6_dst="ff02::1"),  # RA
+        icmpv6_from_s1(137),  # redirect
+        dict(icmpv6_from_s1(128), ipv6_src=SIX_IP[2]),
+    ],
+    ids=["NA for the receiver", "NA for an unplugged port", "NA for anyone", "NA other MAC",
+         "NS other MAC", "router advertisement", "redirect", "echo from another address"],
+)
+def test_spoofed_neighbour_discovery_and_router_messages_reach_nobody(packet):
+    spec = six()
+    assert fabric(spec).send("h1", 1, packet) == []
+
+
+def test_a_dual_stack_port_costs_the_documented_flows():
+    """4 for a port with one IPv4 address, 3 per IPv6 address and 10 per port with IPv6."""
+    spec = six()
+    ipv4_only = dataclasses.replace(
+        spec, ports=[dataclasses.replace(spec.ports[0], ips=("10.6.0.1",)), *spec.ports[1:]]
+    )
+    extra = len(compile_all(spec)["h1"].flows) - len(compile_all(ipv4_only)["h1"].flows)
+    assert extra == 3 + 10
 
 
 # ---------------------------------------------------------------- ARP
