@@ -4,8 +4,8 @@ Every other lab module asks this one where things are, so that a separate CLI in
 the sweep after a crash) finds a lab's namespaces, directories and addresses without having to
 trust a state file. Pure functions and frozen values: nothing here touches the system.
 
-Address plan (PLATFORM.md): underlay 203.0.113.0/24, management 198.18.0.0/24; host k owns
-.k in both, the control namespace owns .254.
+Address plan (docs/lab.md, "Layout"): underlay 203.0.113.0/24, management 198.18.0.0/24;
+host k owns .k in both, the control namespace owns .254.
 """
 
 from __future__ import annotations

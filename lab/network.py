@@ -29,7 +29,8 @@ from lab.layout import (
 )
 
 NO_IPV6 = ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-# A host must not answer ARP for the VTEP address through another interface (PLATFORM.md).
+# A host must not answer ARP for the VTEP address through another interface
+# (docs/troubleshooting.md, "The first packet to another host is lost").
 HOST_SYSCTLS = (*NO_IPV6, "net.ipv4.conf.all.arp_ignore=1")
 
 
@@ -39,7 +40,7 @@ def sysctl(namespace: str, settings: Sequence[str]) -> None:
 
 def tx_checksum_off(namespace: str, ifname: str) -> None:
     """Needed on every veth whose peer is an OVS port: with checksum offload left on, ping
-    works but TCP and UDP hang on bad checksums (PLATFORM.md)."""
+    works but TCP and UDP hang on bad checksums (docs/troubleshooting.md)."""
     netns.run(["ethtool", "-K", ifname, "tx", "off"], netns=namespace)
 
 

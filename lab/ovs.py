@@ -121,7 +121,7 @@ def daemon_pid(host: Host, daemon: str) -> int | None:
 
 def preload_tunnel_neighbours(host: Host, peers: Sequence[Host]) -> None:
     """Teach this host's vswitchd every peer's VTEP MAC: otherwise the first packet to each
-    peer is dropped while OVS resolves it with ARP (PLATFORM.md)."""
+    peer is dropped while OVS resolves it with ARP (docs/troubleshooting.md)."""
     pid = daemon_pid(host, VSWITCHD)
     if pid is None or not peers:
         return

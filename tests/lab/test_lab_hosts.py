@@ -1,5 +1,5 @@
 """A lab's hosts: real OVS daemons per namespace, reachable from the ctl namespace over TCP,
-wired as PLATFORM.md says userspace VXLAN needs."""
+wired as userspace VXLAN needs (docs/lab.md, docs/troubleshooting.md)."""
 
 from __future__ import annotations
 
