@@ -21,8 +21,8 @@ multicast groups:
 
 plus 2 per further IPv4 address of a local port, 3 per IPv6 address of a local port and 10
 per local port with IPv6 (port security and neighbour discovery checks), and 2 if N floods
-unregistered multicast. It grows with the ports of the
-networks present on the host, never with the rest of the cluster.
+unregistered multicast. It grows with the ports of the networks present on the host, never
+with the rest of the cluster.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from controller.codec import group_id
 from controller.flows import (
@@ -94,12 +95,10 @@ def compile_host(
 ) -> SwitchConfig:
     """The complete flows and groups of host `host_id`, from the topology's snapshot."""
     cache = cache or SectionCache()
-    snapshot = topology.snapshot
-    tunnels = topology.tunnel_ports(host_id)
-    sections = [PIPELINE_SECTION, cache.tunnels(tunnels)]
-    for network_id in topology.networks_on(host_id):
-        network = snapshot.networks[network_id]
-        sections.append(cache.network(network, host_id, tunnels))
+    present = topology.networks_on(host_id)
+    cache.keep_networks(host_id, present)
+    sections = [PIPELINE_SECTION, cache.tunnels(host_id, topology.tunnel_ports(host_id))]
+    sections.extend(cache.network(topology, network_id, host_id) for network_id in present)
     return _assemble(sections)
 
 
@@ -121,32 +120,48 @@ class SectionCache:
     Snapshot views are immutable and a reload keeps the old object when nothing changed, so
     "same object" means "same result" and a section is recompiled only when its network or
     its host's tunnels really changed. Pure: dropping the cache changes nothing but speed.
+    It holds the sections of the networks present on each host as last compiled, and
+    nothing of hosts the reconciler no longer has (`retain`).
     """
 
     def __init__(self) -> None:
         self._networks: dict[tuple[int, int], tuple[NetworkView, Mapping, Section]] = {}
         self._tunnels: dict[int, tuple[Mapping, Section]] = {}
 
-    def network(self, network: NetworkView, host_id: int, tunnels: Mapping[int, int]) -> Section:
-        key = (host_id, network.id)
+    def network(self, topology: Topology, network_id: int, host_id: int) -> Section:
+        network = topology.snapshot.networks[network_id]
+        tunnels = topology.tunnel_ports(host_id)
+        key = (host_id, network_id)
         hit = self._networks.get(key)
         if hit and hit[0] is network and hit[1] is tunnels:
             return hit[2]
-        section = network_section(network, host_id, tunnels)
+        # The flood peers follow from the network and the tunnels, the key of this memo.
+        peers = topology.flood_peers(host_id, network_id)
+        section = network_section(network, host_id, tunnels, peers)
         self._networks[key] = (network, tunnels, section)
         return section
 
-    def tunnels(self, tunnels: Mapping[int, int]) -> Section:
-        hit = self._tunnels.get(id(tunnels))
+    def tunnels(self, host_id: int, tunnels: Mapping[int, int]) -> Section:
+        hit = self._tunnels.get(host_id)
         if hit and hit[0] is tunnels:
             return hit[1]
         section = tunnel_section(tunnels)
-        self._tunnels[id(tunnels)] = (tunnels, section)
+        self._tunnels[host_id] = (tunnels, section)
         return section
 
-    def forget_host(self, host_id: int) -> None:
-        for key in [k for k in self._networks if k[0] == host_id]:
+    def keep_networks(self, host_id: int, present: Iterable[int]) -> None:
+        """Forget the sections of networks that have left `host_id`."""
+        wanted = set(present)
+        for key in [k for k in self._networks if k[0] == host_id and k[1] not in wanted]:
             del self._networks[key]
+
+    def retain(self, host_ids: Iterable[int]) -> None:
+        """Forget everything about hosts not in `host_ids` (deleted hosts)."""
+        wanted = set(host_ids)
+        for key in [k for k in self._networks if k[0] not in wanted]:
+            del self._networks[key]
+        for host_id in self._tunnels.keys() - wanted:
+            del self._tunnels[host_id]
 
 
 # ---------------------------------------------------------------- building blocks
@@ -212,12 +227,15 @@ def tunnel_section(tunnels: Mapping[int, int]) -> Section:
     )
 
 
-def network_section(network: NetworkView, host_id: int, tunnels: Mapping[int, int]) -> Section:
-    """All flows and groups of `network` on `host_id` (which has a port of it bound)."""
+def network_section(
+    network: NetworkView, host_id: int, tunnels: Mapping[int, int], flood_peers: Mapping[int, int]
+) -> Section:
+    """All flows and groups of `network` on `host_id` (which has a port of it bound);
+    `flood_peers` ({peer host: tunnel ofport}, Topology.flood_peers) are the hosts where the
+    network is present too."""
     vni = network.vni
     local = [p for p in network.ports if p.bound and p.host_id == host_id]
     remote = [p for p in network.ports if p.bound and p.host_id != host_id and p.host_id in tunnels]
-    flood_peers = {tunnels[h]: h for h in sorted({p.host_id for p in remote})}
 
     flows: list[Flow] = [
         _flow(
@@ -243,11 +261,9 @@ def network_section(network: NetworkView, host_id: int, tunnels: Mapping[int, in
     for port in network.ports:
         flows.extend(_arp_answers(port, vni))
 
-    local_outputs = tuple((Output(p.ofport),) for p in local)
-    tunnel_outputs = tuple(_to_tunnel(vni, ofport) for ofport in flood_peers)
-    flood = _Flooding(vni, Group(local_outputs + tunnel_outputs), Group(local_outputs))
-    flows.extend(flood.flows(network))
-    groups = [flood.from_local, flood.from_tunnel]
+    flood = _replication(vni, [p.ofport for p in local], flood_peers.values())
+    flows.extend(_flood_flows(network, flood))
+    groups = list(flood)
 
     for group in network.groups:
         group_flows, replication = _multicast_group(group, network, host_id, tunnels)
@@ -318,11 +334,11 @@ def _local_port_flows(port: PortView, vni: int) -> tuple[Flow, ...]:
         allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src=IPV6_LINK_LOCAL)
         # Duplicate address detection sends neighbour solicitations from "::".
         allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src="::", ip_proto=IP_PROTO_ICMPV6)
-        flows.extend(_neighbour_discovery_guard(ofport, mac, tuple(v6)))
+        flows.extend(_neighbour_discovery_guard(ofport, mac, v6))
     return tuple(flows)
 
 
-def _neighbour_discovery_guard(ofport: int, mac: str, v6) -> list[Flow]:
+def _neighbour_discovery_guard(ofport: int, mac: str, v6: list) -> list[Flow]:
     """IPv6's ARP spoofing, stopped: what a local port may say in neighbour discovery.
 
     A solicitation may carry only the port's own MAC as its source link-layer address (or
@@ -380,32 +396,40 @@ def _arp_answers(port: PortView, vni: int) -> tuple[Flow, ...]:
     )
 
 
-@dataclass(frozen=True)
-class _Flooding:
-    """A network's flood groups: from a local port to local ports and peers; from a tunnel
-    to local ports only (split horizon)."""
+class _Replication(NamedTuple):
+    """Where copies of a packet go: from a local port to the local ports and the peers'
+    tunnels; from a tunnel to the local ports only (split horizon: never tunnel to tunnel)."""
 
-    vni: int
     from_local: Group
     from_tunnel: Group
 
-    def flows(self, network: NetworkView) -> list[Flow]:
-        selectors = [
-            (100, {"eth_dst": BROADCAST}),
-            (90, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_LINK_LOCAL_MULTICAST}),
-            (85, {"eth_dst": IPV6_MULTICAST_MAC}),
-        ]
-        if network.unregistered_multicast == "flood":
-            selectors.append((70, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_MULTICAST}))
-        return [
-            flow
-            for priority, fields in selectors
-            for flow in _by_ingress(self.vni, priority, Category.NETWORK, fields, self._send)
-        ]
-
-    def _send(self, ingress: int) -> tuple[Instruction, ...]:
+    def send(self, ingress: int) -> tuple[Instruction, ...]:
+        """The instructions for packets entering from `ingress` (none: dropped)."""
         group = self.from_local if ingress == INGRESS_LOCAL else self.from_tunnel
         return (_apply(ToGroup(group_id(group))),) if group.buckets else ()
+
+
+def _replication(vni: int, local_ofports, peer_ofports) -> _Replication:
+    local = tuple((Output(ofport),) for ofport in local_ofports)
+    tunnels = tuple(_to_tunnel(vni, ofport) for ofport in peer_ofports)
+    return _Replication(Group(local + tunnels), Group(local))
+
+
+def _flood_flows(network: NetworkView, flood: _Replication) -> list[Flow]:
+    """Broadcast, link-local multicast and IPv6 multicast (neighbour discovery) flooded in the
+    network, and unregistered IPv4 multicast too if the network says so."""
+    selectors = [
+        (100, {"eth_dst": BROADCAST}),
+        (90, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_LINK_LOCAL_MULTICAST}),
+        (85, {"eth_dst": IPV6_MULTICAST_MAC}),
+    ]
+    if network.unregistered_multicast == "flood":
+        selectors.append((70, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": IPV4_MULTICAST}))
+    return [
+        flow
+        for priority, fields in selectors
+        for flow in _by_ingress(network.vni, priority, Category.NETWORK, fields, flood.send)
+    ]
 
 
 def _by_ingress(vni, priority, category, fields, instructions_for) -> list[Flow]:
@@ -430,16 +454,12 @@ def _multicast_group(group, network: NetworkView, host_id: int, tunnels: Mapping
     tree beats); data from a tunnel goes to local members only. No members: dropped.
     """
     members = [p for p in network.ports if p.id in group.member_port_ids and p.bound]
-    local = tuple((Output(p.ofport),) for p in members if p.host_id == host_id)
     peer_ports = sorted(
         {tunnels[p.host_id] for p in members if p.host_id in tunnels and p.host_id != host_id}
     )
-    from_local = Group(local + tuple(_to_tunnel(network.vni, ofport) for ofport in peer_ports))
-    from_tunnel = Group(local)
-
-    def send(ingress):
-        chosen = from_local if ingress == INGRESS_LOCAL else from_tunnel
-        return (_apply(ToGroup(group_id(chosen))),) if chosen.buckets else ()
+    replication = _replication(
+        network.vni, [p.ofport for p in members if p.host_id == host_id], peer_ports
+    )
 
     address = ipaddress.ip_address(group.address)
     if address.version == 4:
@@ -447,5 +467,5 @@ def _multicast_group(group, network: NetworkView, host_id: int, tunnels: Mapping
     else:
         # Above the IPv6 multicast flood (85): a registered group is replicated, not flooded.
         fields, priority = {"eth_type": ETH_TYPE_IPV6, "ipv6_dst": address}, 95
-    flows = _by_ingress(network.vni, priority, Category.MULTICAST, fields, send)
-    return flows, [from_local, from_tunnel]
+    flows = _by_ingress(network.vni, priority, Category.MULTICAST, fields, replication.send)
+    return flows, list(replication)

@@ -46,7 +46,6 @@ class Reconciler(threading.Thread):
         self._listeners: list[Listener] = []
         self._start_listeners: list[StartListener] = []
         self._pass_listeners: list[Callable[[float, bool], None]] = []
-        self.configs: dict[int, SwitchConfig] = {}
         self.passes = 0
         self.last_pass_seconds = 0.0
         self.ready = threading.Event()
@@ -130,9 +129,7 @@ class Reconciler(threading.Thread):
         reloaded = time.monotonic()
         for host_id in sorted((affected | requested) & snapshot.hosts.keys()):
             self._compile_and_deliver(snapshot.hosts[host_id])
-        for gone in set(self.configs) - snapshot.hosts.keys():
-            del self.configs[gone]
-            self._cache.forget_host(gone)
+        self._cache.retain(snapshot.hosts.keys())
         for listener in self._listeners:
             listener(snapshot, batch)
         self.passes += 1
@@ -154,5 +151,4 @@ class Reconciler(threading.Thread):
                 "cannot compile flows for host %s; its switch keeps what it has", host.name
             )
             return
-        self.configs[host.id] = config
         self._deliver(host, config)

@@ -7,8 +7,8 @@ Nodes are tuples `(kind, id)` with kind "host", "network" or "port". Edges:
 - port — network: membership.
 - port — host: the port is bound there (edge attribute `ofport`).
 
-The flow compiler asks it which networks are present on a host and which tunnels a host has;
-`weft topology` draws it.
+The flow compiler asks it which networks are present on a host, which tunnels a host has and
+which peers a network's floods must reach; `weft topology` draws it.
 """
 
 from __future__ import annotations
