@@ -19,7 +19,7 @@ from admin.db import DatabaseUrl
 from admin.errors import CommandError, reports_errors
 from admin.inputs import check_name, parse_ovsdb_target, parse_tunnel_ip
 from admin.lookup import host_named, names_by_id
-from admin.output import JsonFlag, fields, print_json, table, timestamp
+from admin.output import JsonFlag, connection, fields, print_json, table, timestamp
 from admin.session import reading, writing
 from models import tables as t
 from models.identity import datapath_id_for, datapath_id_text
@@ -235,9 +235,7 @@ def list_command(as_json: JsonFlag = False, database_url: DatabaseUrl = None) ->
 
 
 def _switch_state(switch: dict | None) -> str | None:
-    if switch is None:
-        return None
-    return "connected" if switch["connected"] else "disconnected"
+    return connection(None if switch is None else switch["connected"])
 
 
 @app.command("show")

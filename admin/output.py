@@ -23,6 +23,11 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2))
 
 
+def connection(connected: bool | None) -> str | None:
+    """A switch's OpenFlow connection as text; None for a switch that never connected."""
+    return None if connected is None else ("connected" if connected else "disconnected")
+
+
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """`value` with its timezone; SQLite gives back naive datetimes, which are UTC."""
     if value is None or value.tzinfo is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from admin.db import DatabaseUrl
 from admin.errors import EXIT_DEGRADED, reports_errors
-from admin.output import JsonFlag, as_utc, fields, print_json, table, timestamp
+from admin.output import JsonFlag, as_utc, connection, fields, print_json, table, timestamp
 from admin.session import reading
 from models import tables as t
 from models.identity import datapath_id_text
@@ -151,14 +151,10 @@ def _print_text(report: dict) -> None:
     if report["hosts"] or report["unknown_datapaths"]:
         typer.echo("\n" + table(
             ["HOST", "OVSDB", "SWITCH", "FLOWS", "LAST_SEEN"],
-            [[h["name"], h["state"], _switch(h["switch_connected"]), h["flows"], h["last_seen"]]
+            [[h["name"], h["state"], connection(h["switch_connected"]), h["flows"], h["last_seen"]]
              for h in report["hosts"]]
-            + [[f"(unknown {d['datapath_id']})", None, _switch(d["connected"]), None, None]
+            + [[f"(unknown {d['datapath_id']})", None, connection(d["connected"]), None, None]
                for d in report["unknown_datapaths"]],
         ))
     if report["problems"]:
         typer.echo("\nproblems:\n" + "\n".join(f"  {p}" for p in report["problems"]))
-
-
-def _switch(connected: bool | None) -> str | None:
-    return None if connected is None else ("connected" if connected else "disconnected")
