@@ -35,12 +35,18 @@ app = typer.Typer(help="Multicast groups of a network and their members.", no_ar
 # ---------------------------------------------------------------- operations
 
 
-def _group_in(session: Session, network: t.Network, address: IPAddress) -> t.MulticastGroup:
-    group = session.scalar(
+def _find_group(
+    session: Session, network: t.Network, address: IPAddress
+) -> t.MulticastGroup | None:
+    return session.scalar(
         select(t.MulticastGroup).where(
             t.MulticastGroup.network_id == network.id, t.MulticastGroup.address == address
         )
     )
+
+
+def _group_in(session: Session, network: t.Network, address: IPAddress) -> t.MulticastGroup:
+    group = _find_group(session, network, address)
     if group is None:
         raise CommandError(
             "GROUP_IP",
@@ -55,11 +61,7 @@ def create_group(session: Session, network_name: str, group_ip: str) -> bool:
     Return whether the group is new."""
     address = parse_group_address(group_ip)
     network = network_named(session, network_name, "NET")
-    group = session.scalar(
-        select(t.MulticastGroup).where(
-            t.MulticastGroup.network_id == network.id, t.MulticastGroup.address == address
-        )
-    )
+    group = _find_group(session, network, address)
     if group is not None and group.origin == "static":
         raise CommandError(
             "GROUP_IP", f'group {address} already exists in network "{network_name}"'
