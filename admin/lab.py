@@ -8,11 +8,11 @@ command, these refuse to run in the machine's root network namespace.
 from __future__ import annotations
 
 import functools
-import json
 from typing import Annotated
 
 import typer
 
+from admin.output import print_json
 from lab import Lab, LabError
 from lab.layout import DEFAULT_NAME, MAX_HOSTS
 
@@ -67,7 +67,7 @@ def status(
     """Hosts (daemons, br-int, ports) and containers."""
     report = Lab(name).status()
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
         return
     if not report.up:
         typer.echo(f"lab {name} is not up")
