@@ -58,6 +58,7 @@ class StateStore:
     def _apply_networks(self, loaded: dict, requested: set[int]) -> set[int]:
         snapshot = self.snapshot
         affected: set[int] = set()
+        changes = {}
         for network_id in requested:
             old, new = snapshot.networks.get(network_id), loaded.get(network_id)
             if old == new:
@@ -65,10 +66,10 @@ class StateStore:
             for view in (old, new):
                 if view is not None:
                     affected |= view.host_ids()
-            snapshot = snapshot.with_network(network_id, new)
-        if snapshot is not self.snapshot:
+            changes[network_id] = new
+        if changes:
             with self.lock:
-                self.topology.update(snapshot)
+                self.topology.update(snapshot.with_networks(changes))
         return affected
 
     def _apply_host_layer(self, hosts: dict, tunnels: dict) -> set[int]:

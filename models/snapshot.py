@@ -92,13 +92,14 @@ class Snapshot:
         default_factory=lambda: MappingProxyType({})
     )
 
-    def with_network(self, network_id: int, view: NetworkView | None) -> Snapshot:
-        """This snapshot with one network replaced (or removed when `view` is None)."""
+    def with_networks(self, changes: Mapping[int, NetworkView | None]) -> Snapshot:
+        """This snapshot with networks replaced (or removed where the view is None)."""
         networks = dict(self.networks)
-        if view is None:
-            networks.pop(network_id, None)
-        else:
-            networks[network_id] = view
+        for network_id, view in changes.items():
+            if view is None:
+                networks.pop(network_id, None)
+            else:
+                networks[network_id] = view
         return dataclasses.replace(self, networks=MappingProxyType(networks))
 
     def with_hosts(self, hosts: Mapping[int, HostView], tunnels) -> Snapshot:

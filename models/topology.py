@@ -54,17 +54,29 @@ class Topology:
     def update(self, snapshot: Snapshot) -> None:
         """Bring the graph in step with `snapshot`, touching only the parts that changed.
 
-        A change of hosts or tunnels (rare) rebuilds the graph; a change of one network
-        replaces that network's nodes only.
+        A change of hosts (rare) rebuilds the graph; a change of tunnels (an ofport, a BFD
+        state) replaces the tunnel edges only; a change of one network replaces that
+        network's nodes only.
         """
         old = self._snapshot
         self._snapshot = snapshot
-        if old.hosts is not snapshot.hosts or old.tunnels is not snapshot.tunnels:
+        if old.hosts != snapshot.hosts:
             self.graph.clear()
-            self._add_host_layer(snapshot)
+            for host in snapshot.hosts.values():
+                self.graph.add_node(
+                    host_node(host.id), kind="host", name=host.name, tunnel_ip=str(host.tunnel_ip)
+                )
+            self._add_tunnels(snapshot)
             for view in snapshot.networks.values():
                 self._add_network(view)
             return
+        if old.tunnels is not snapshot.tunnels:
+            self.graph.remove_edges_from(
+                (host_node(host_id), host_node(peer_id))
+                for host_id, peers in old.tunnels.items()
+                for peer_id in peers
+            )
+            self._add_tunnels(snapshot)
         for network_id in old.networks.keys() - snapshot.networks.keys():
             self._remove_network(network_id)
         for network_id, view in snapshot.networks.items():
@@ -112,11 +124,7 @@ class Topology:
 
     # ------------------------------------------------------------ maintenance
 
-    def _add_host_layer(self, snapshot: Snapshot) -> None:
-        for host in snapshot.hosts.values():
-            self.graph.add_node(
-                host_node(host.id), kind="host", name=host.name, tunnel_ip=str(host.tunnel_ip)
-            )
+    def _add_tunnels(self, snapshot: Snapshot) -> None:
         for host_id, peers in snapshot.tunnels.items():
             for peer_id, tunnel in peers.items():
                 if host_id not in snapshot.hosts or peer_id not in snapshot.hosts:

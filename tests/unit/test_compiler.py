@@ -405,7 +405,7 @@ def test_unchanged_networks_are_not_recompiled():
     changed = cluster()
     changed.port("r1").ips = ("10.0.0.7",)
     red_id = changed.network_id("red")
-    topology.update(before.with_network(red_id, snapshot(changed).networks[red_id]))
+    topology.update(before.with_networks({red_id: snapshot(changed).networks[red_id]}))
     second = compile_host(topology, 1, cache)
 
     blue_key = (1, changed.network_id("blue"))
