@@ -14,6 +14,7 @@ import typer
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 
+from admin.errors import reports_errors
 from migrations import alembic_config
 from models.db import make_engine, resolve_url
 
@@ -62,28 +63,45 @@ def _show_progress() -> None:
 
 
 @app.command()
+@reports_errors
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Upgrade the schema to REVISION (default: the newest)."""
+    """Upgrade the schema to REVISION (default: the newest).
+
+    Examples:
+      weft db upgrade
+      weft db upgrade --database-url sqlite:////var/lib/weft/weft.db
+    """
     _show_progress()
     upgrade_database(database_url, revision)
     typer.echo(f"database at {_describe(current_revision(database_url))}")
 
 
 @app.command()
+@reports_errors
 def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision; 'base' drops everything.")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Downgrade the schema to REVISION."""
+    """Downgrade the schema to REVISION.
+
+    Examples:
+      weft db downgrade 0001   # the first revision
+      weft db downgrade base   # drop every Weft table
+    """
     _show_progress()
     downgrade_database(database_url, revision)
     typer.echo(f"database at {_describe(current_revision(database_url))}")
 
 
 @app.command()
+@reports_errors
 def current(database_url: DatabaseUrl = None) -> None:
-    """Print the revision the database is at ('base (empty)' if never migrated)."""
+    """Print the revision the database is at ('base (empty)' if never migrated).
+
+    Example:
+      weft db current
+    """
     typer.echo(_describe(current_revision(database_url)))

@@ -18,9 +18,10 @@ def demo(
     controller restart with real packets, print a report, and remove everything.
 
     Exit status 0 only if every check passed. Run it inside an isolated network namespace
-    (scripts/demo does), e.g.:
+    (scripts/demo does).
 
-        unshare --net sh -c 'ip link set lo up && weft demo'
+    Example:
+      unshare --net sh -c 'ip link set lo up && weft demo'
     """
     from lab.demo import run
 

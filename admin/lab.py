@@ -45,7 +45,12 @@ def up(
     hosts: Annotated[int, typer.Option(min=1, max=MAX_HOSTS, help="Number of hosts")] = 3,
     name: LabName = DEFAULT_NAME,
 ) -> None:
-    """Build the lab (after sweeping leftovers of a lab with the same name)."""
+    """Build the lab (after sweeping leftovers of a lab with the same name).
+
+    Examples:
+      weft lab up
+      weft lab up --hosts 10 --name big
+    """
     lab = Lab(name).up(hosts)
     typer.echo(f"lab {name}: {hosts} hosts up; controller address {lab.controller_ip}, "
                f"run clients with `weft lab exec ctl -- ...`")
@@ -54,7 +59,11 @@ def up(
 @app.command()
 @_reports_errors
 def down(name: LabName = DEFAULT_NAME) -> None:
-    """Remove every process, namespace, link and file of the lab."""
+    """Remove every process, namespace, link and file of the lab.
+
+    Example:
+      weft lab down --name big
+    """
     Lab(name).down()
 
 
@@ -64,7 +73,12 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     name: LabName = DEFAULT_NAME,
 ) -> None:
-    """Hosts (daemons, br-int, ports) and containers."""
+    """Hosts (daemons, br-int, ports) and containers.
+
+    Examples:
+      weft lab status
+      weft lab status --json
+    """
     report = Lab(name).status()
     if as_json:
         print_json(report.to_dict())
@@ -92,7 +106,11 @@ def attach(
     ip: Annotated[list[str], typer.Option(help="IP/PREFIX, repeatable")],
     name: LabName = DEFAULT_NAME,
 ) -> None:
-    """Create a container and plug it into HOST's br-int (which must exist)."""
+    """Create a container and plug it into HOST's br-int (which must exist).
+
+    Example:
+      weft lab attach web-1 --host host1 --mac 02:00:00:00:01:01 --ip 198.51.100.11/24
+    """
     container = Lab(name).attach(port, host, mac, ip)
     typer.echo(f"{port}: {container.netns}, {container.veth} on {host}")
 
@@ -100,7 +118,11 @@ def attach(
 @app.command()
 @_reports_errors
 def detach(port: str, name: LabName = DEFAULT_NAME) -> None:
-    """Remove a container: its OVS port, veth and namespace."""
+    """Remove a container: its OVS port, veth and namespace.
+
+    Example:
+      weft lab detach web-1
+    """
     Lab(name).detach(port)
 
 
@@ -112,7 +134,12 @@ def restart(
     fresh_db: Annotated[bool, typer.Option(help="Start over with an empty database")] = False,
     name: LabName = DEFAULT_NAME,
 ) -> None:
-    """Stop and start a host's OVS daemons; reports containers that lost their port."""
+    """Stop and start a host's OVS daemons; reports containers that lost their port.
+
+    Examples:
+      weft lab restart host1 --vswitchd-only
+      weft lab restart host2 --fresh-db
+    """
     lost = Lab(name).restart(host, vswitchd_only=vswitchd_only, fresh_db=fresh_db)
     if lost:
         typer.echo(f"containers without an OVS port now: {' '.join(lost)}")
@@ -128,6 +155,10 @@ def exec_(
     """Run a command in TARGET's namespace, with this terminal's stdio and exit status.
 
     In a host, plain `ovs-vsctl show` / `ovs-appctl dpif/show` reach that host's daemons.
+
+    Examples:
+      weft lab exec host1 -- ovs-ofctl -O OpenFlow13 dump-flows br-int
+      weft lab exec web-1 -- ping -c 1 198.51.100.12
     """
     result = Lab(name).exec(target, command, check=False, capture=False, timeout=None)
     raise typer.Exit(result.returncode)

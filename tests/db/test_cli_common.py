@@ -12,6 +12,7 @@ import datetime as dt
 import json
 
 import pytest
+import typer.main
 from sqlalchemy import insert, select, update
 from typer.testing import CliRunner, Result
 
@@ -117,19 +118,36 @@ def weft(migrated_database_url) -> Weft:
     return Weft(migrated_database_url)
 
 
-AREA_COMMANDS = [
-    ["host", "add"], ["host", "del"], ["host", "list"], ["host", "show"],
-    ["network", "create"], ["network", "del"], ["network", "list"], ["network", "show"],
-    ["port", "create"], ["port", "del"], ["port", "list"], ["port", "show"],
-    ["group", "create"], ["group", "del"], ["group", "join"], ["group", "leave"],
-    ["group", "list"], ["status"], ["topology"],
-]
+def every_command() -> list[list[str]]:
+    """Every command of `weft` (["host", "add"], ["status"], ...), read from the app itself
+    so that none can be left out."""
+    cli._register_areas()
+
+    def walk(command, path: list[str]) -> list[list[str]]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            return [path]
+        return [found for name, sub in sorted(subcommands.items())
+                for found in walk(sub, [*path, name])]
+
+    return walk(typer.main.get_command(cli.app), [])
+
+
+EVERY_COMMAND = every_command()
 JSON_COMMANDS = [
     ["host", "list"], ["network", "list"], ["port", "list"], ["group", "list"], ["status"],
 ]
 
 
-@pytest.mark.parametrize("command", AREA_COMMANDS, ids=" ".join)
+def test_every_area_is_walked():
+    assert {command[0] for command in EVERY_COMMAND} == {
+        "controller", "db", "demo", "group", "host", "lab", "network", "port", "status",
+        "topology",
+    }
+    assert ["lab", "exec"] in EVERY_COMMAND and ["db", "upgrade"] in EVERY_COMMAND
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=" ".join)
 def test_every_command_has_help_with_an_example(migrated_sqlite_url, command):
     help_text = Weft(migrated_sqlite_url).ok(*command, "--help")
     assert "Example" in help_text
@@ -144,9 +162,12 @@ def test_lists_on_an_empty_database_give_empty_json(weft, command):
     assert data == [] or data["hosts"] == []
 
 
-def test_an_unreachable_database_is_exit_4_with_a_message(tmp_path):
+@pytest.mark.parametrize("command", [
+    ["network", "list"], ["db", "upgrade"], ["db", "downgrade", "base"], ["db", "current"],
+], ids=" ".join)
+def test_an_unreachable_database_is_exit_4_with_a_message(tmp_path, command):
     url = f"postgresql://postgres@/weft?host={tmp_path}"  # no server on this socket dir
-    result = Weft(url).run("network", "list")
+    result = Weft(url).run(*command)
     assert result.exit_code == 4
     assert result.stderr.startswith("error: cannot use the database:")
     assert "Traceback" not in result.output
