@@ -83,7 +83,7 @@ class BindingWriter(threading.Thread):
         self._wake.set()
 
     def ports_changed(self) -> None:
-        """Ports were created, renamed or deleted: strays may bind, bindings may go."""
+        """Ports were created or deleted: strays may bind, bindings may go."""
         with self._lock:
             self._rebind = True
         self._wake.set()

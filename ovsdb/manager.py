@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -28,11 +29,23 @@ from ovsdb.bindings import BindingWriter
 from ovsdb.desired import ControllerSpec, desired_switches
 from ovsdb.host_agent import HostAgent
 
+if TYPE_CHECKING:
+    from controller.changes import Change
+
 log = logging.getLogger(__name__)
 
-# Changes after which strays may bind or bindings may end ("*" is the periodic full reload).
-PORT_TABLES = frozenset({"ports", "*"})
 BFD_SETTLE = 0.5  # seconds; see _run
+
+
+def _may_rebind(change: Change) -> bool:
+    """After this change strays may bind or bindings may end: a port row created or deleted,
+    a host deleted (its ports were unbound), or "*" (a full reload). Updates of port rows
+    are the binding writer's own, and must not send it scanning every binding again."""
+    return (
+        change.table == "*"
+        or (change.table == "ports" and change.op in ("INSERT", "DELETE"))
+        or (change.table == "hosts" and change.op == "DELETE")
+    )
 
 
 class OvsdbManager:
@@ -57,7 +70,7 @@ class OvsdbManager:
         """Reconciler listener: cheap, never blocks on OVS."""
         with self._lock:
             self._snapshot = snapshot
-        if any(change.table in PORT_TABLES for change in changes):
+        if any(map(_may_rebind, changes)):
             self.writer.ports_changed()
         self._wake.set()
 
