@@ -113,11 +113,6 @@ def build_three_host_cluster(weft: Weft) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def weft(migrated_database_url) -> Weft:
-    return Weft(migrated_database_url)
-
-
 def every_command() -> list[list[str]]:
     """Every command of `weft` (["host", "add"], ["status"], ...), read from the app itself
     so that none can be left out."""

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def weft(migrated_database_url) -> Weft:
-    weft = Weft(migrated_database_url)
+def weft(weft: Weft) -> Weft:
+    """With networks blue and red over the same CIDR, and ports web-1, web-2 and red-1."""
     weft.ok("network", "create", "blue", "--cidr", "198.51.100.0/24")
     weft.ok("network", "create", "red", "--cidr", "198.51.100.0/24")
     for port, network in (("web-1", "blue"), ("web-2", "blue"), ("red-1", "red")):

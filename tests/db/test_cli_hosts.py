@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text, update
-from test_cli_common import Weft
 
 from models import tables as t
 from models.db import make_engine
@@ -19,18 +18,6 @@ from models.identity import datapath_id_for
 pytestmark = pytest.mark.postgres
 
 HOST_A = ("host", "add", "host-a", "--ovsdb", "tcp:198.18.0.1:6640", "--tunnel-ip", "203.0.113.1")
-
-
-@pytest.fixture
-def weft(migrated_database_url) -> Weft:
-    return Weft(migrated_database_url)
-
-
-@pytest.fixture
-def engine(weft):
-    engine = make_engine(weft.url)
-    yield engine
-    engine.dispose()
 
 
 def test_datapath_ids_are_stable_prefixed_and_below_2_63():

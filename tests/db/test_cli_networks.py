@@ -4,14 +4,8 @@ exist unless --force), list, show with address usage; refused inputs change noth
 from __future__ import annotations
 
 import pytest
-from test_cli_common import Weft
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def weft(migrated_database_url) -> Weft:
-    return Weft(migrated_database_url)
 
 
 def test_create_dual_stack_with_a_gateway_then_list_and_show(weft):

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def weft(migrated_database_url) -> Weft:
-    weft = Weft(migrated_database_url)
+def weft(weft: Weft) -> Weft:
+    """With network blue: VNI 258, a /29 with a gateway and an IPv6 /64."""
     weft.ok("network", "create", "blue", "--vni", "258", "--cidr", "198.51.100.0/29",
             "--gateway", "198.51.100.1", "--cidr", "2001:db8:1::/64")
     return weft

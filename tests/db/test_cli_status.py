@@ -7,30 +7,14 @@ import json
 
 import pytest
 from sqlalchemy import select, update
-from test_cli_common import Weft, build_three_host_cluster
 
 from models import tables as t
-from models.db import make_engine
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def weft(migrated_database_url) -> Weft:
-    weft = Weft(migrated_database_url)
-    build_three_host_cluster(weft)
-    return weft
-
-
-@pytest.fixture
-def engine(weft):
-    engine = make_engine(weft.url)
-    yield engine
-    engine.dispose()
-
-
-def test_a_healthy_cluster_is_exit_0(weft):
-    report = weft.json("status")
+def test_a_healthy_cluster_is_exit_0(cluster):
+    report = cluster.json("status")
     assert report["healthy"] is True and report["problems"] == []
     assert [c["up"] for c in report["controllers"]] == [True]
     assert [(h["name"], h["up"], h["flows"]) for h in report["hosts"]] == [
@@ -41,11 +25,11 @@ def test_a_healthy_cluster_is_exit_0(weft):
     assert {"host": "host-1", "peer": "host-2", "status": "up", "ofport": 102} in (
         report["tunnels"]
     )
-    text = weft.ok("status")
+    text = cluster.ok("status")
     assert "controller: up: ctl pid 4242" in text and "3 of 3 up" in text
 
 
-def test_anything_down_is_exit_3_and_named(weft, engine):
+def test_anything_down_is_exit_3_and_named(cluster, engine):
     stale = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     with engine.begin() as db:
         db.execute(update(t.Controller).values(last_seen=stale))
@@ -57,7 +41,7 @@ def test_anything_down_is_exit_3_and_named(weft, engine):
                    .values(connected=False))
         db.execute(update(t.Tunnel).where(t.Tunnel.host_id == host_3.id, t.Tunnel.ofport == 101)
                    .values(status="down"))
-    result = weft.run("status", "--json")
+    result = cluster.run("status", "--json")
     assert result.exit_code == 3
     report = json.loads(result.stdout)
     assert report["healthy"] is False
@@ -67,16 +51,16 @@ def test_anything_down_is_exit_3_and_named(weft, engine):
         'host "host-3": its switch is not connected (OpenFlow)',
         "tunnel host-3 -> host-1 is down",
     ]
-    text = weft.run("status")
+    text = cluster.run("status")
     assert text.exit_code == 3
     assert "controller: DOWN" in text.stdout and "tunnel host-3 -> host-1 is down" in text.stdout
 
 
-def test_a_datapath_of_no_host_is_reported_but_not_down(weft, engine):
+def test_a_datapath_of_no_host_is_reported_but_not_down(cluster, engine):
     with engine.begin() as db:
         db.execute(t.Switch.__table__.insert().values(
             datapath_id=0xABC, connected=True, flows=None, address="198.18.0.77"))
-    report = weft.json("status")
+    report = cluster.json("status")
     assert report["healthy"] is True
     assert report["unknown_datapaths"] == [
         {"datapath_id": "0000000000000abc", "address": "198.18.0.77", "connected": True}

@@ -4,22 +4,15 @@
 from __future__ import annotations
 
 import pytest
-from test_cli_common import Weft, build_three_host_cluster
+from test_cli_common import Weft
 
 pytestmark = pytest.mark.postgres
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture
-def weft(migrated_database_url) -> Weft:
-    weft = Weft(migrated_database_url)
-    build_three_host_cluster(weft)
-    return weft
-
-
-def test_text_is_a_tree_of_hosts_networks_ports_then_unbound_ports_and_tunnels(weft):
-    lines = weft.ok("topology").splitlines()
+def test_text_is_a_tree_of_hosts_networks_ports_then_unbound_ports_and_tunnels(cluster):
+    lines = cluster.ok("topology").splitlines()
     hosts = [line for line in lines if line.startswith("host-")]
     assert [h.split()[0] for h in hosts] == ["host-1", "host-2", "host-3"]
     start = lines.index(hosts[0])
@@ -35,19 +28,19 @@ def test_text_is_a_tree_of_hosts_networks_ports_then_unbound_ports_and_tunnels(w
     assert len(tunnels) == 3
 
 
-def test_dot_source_has_every_host_network_and_port(weft):
-    source = weft.ok("topology", "--format", "dot")
+def test_dot_source_has_every_host_network_and_port(cluster):
+    source = cluster.ok("topology", "--format", "dot")
     assert source.startswith("graph weft {")
     for name in ("host-1", "host-2", "host-3", "blue", "red", "blue-1", "blue-3", "red-1"):
         assert f'label="{name}' in source
     assert source.count("forestgreen") == 3  # three tunnels, all up
 
 
-def test_png_to_a_file_and_svg_to_stdout(weft, tmp_path):
+def test_png_to_a_file_and_svg_to_stdout(cluster, tmp_path):
     picture = tmp_path / "cluster.png"
-    assert weft.ok("topology", "--format", "png", "--output", str(picture)) == ""
+    assert cluster.ok("topology", "--format", "png", "--output", str(picture)) == ""
     assert picture.read_bytes().startswith(PNG_MAGIC)
-    result = weft.run("topology", "--format", "svg")
+    result = cluster.run("topology", "--format", "svg")
     assert result.exit_code == 0
     assert b"<svg" in result.stdout_bytes and b"203.0.113.1" in result.stdout_bytes
 

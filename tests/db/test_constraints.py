@@ -158,18 +158,11 @@ def test_bound_port_needs_an_ofport(postgres):
         add_port(postgres, network, "blue-2", "02:00:00:00:00:02", host_id=host, state="bound")
 
 
-@pytest.fixture
-def migrated(migrated_database_url) -> Engine:
-    engine = make_engine(migrated_database_url)
-    yield engine
-    engine.dispose()
-
-
 # 2**53 + 1 is the first integer a float cannot hold: it catches storage that goes through one.
 @pytest.mark.parametrize("datapath_id", [0, 2**53 + 1, 2**63, MAX_DATAPATH_ID])
-def test_datapath_ids_are_stored_exactly(migrated, datapath_id):
-    host = add_host(migrated, "host-a", datapath_id)
-    with migrated.begin() as connection:
+def test_datapath_ids_are_stored_exactly(engine, datapath_id):
+    host = add_host(engine, "host-a", datapath_id)
+    with engine.begin() as connection:
         connection.execute(insert(t.Switch).values(datapath_id=datapath_id))
         stored_host = connection.execute(select(t.Host.datapath_id).where(t.Host.id == host))
         assert stored_host.scalar_one() == datapath_id
@@ -177,11 +170,11 @@ def test_datapath_ids_are_stored_exactly(migrated, datapath_id):
 
 
 @pytest.mark.parametrize("datapath_id", [-1, MAX_DATAPATH_ID + 1])
-def test_datapath_ids_beyond_64_bits_are_rejected(migrated, datapath_id):
+def test_datapath_ids_beyond_64_bits_are_rejected(engine, datapath_id):
     with pytest.raises(IntegrityError, match="ck_hosts_datapath_id_range"):
-        add_host(migrated, "host-a", datapath_id)
+        add_host(engine, "host-a", datapath_id)
     with (
         pytest.raises(IntegrityError, match="ck_switches_datapath_id_range"),
-        migrated.begin() as c,
+        engine.begin() as c,
     ):
         c.execute(insert(t.Switch).values(datapath_id=datapath_id))

@@ -7,11 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 
 from models import tables as t
-from models.db import make_engine, transaction
+from models.db import transaction
 
 
-def test_timestamps_round_trip_aware_in_utc(migrated_database_url):
-    engine = make_engine(migrated_database_url)
+def test_timestamps_round_trip_aware_in_utc(engine):
     seen = dt.datetime(2026, 11, 23, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     with transaction(engine) as session:
         session.add(
@@ -28,4 +27,3 @@ def test_timestamps_round_trip_aware_in_utc(migrated_database_url):
         assert host.last_seen == seen
         assert host.last_seen.tzinfo == dt.UTC
         assert dt.datetime.now(dt.UTC) - host.created_at < dt.timedelta(minutes=5)
-    engine.dispose()
