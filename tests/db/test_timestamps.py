@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from models import tables as t
 from models.db import transaction
+
+pytestmark = pytest.mark.postgres
 
 
 def test_timestamps_round_trip_aware_in_utc(engine):

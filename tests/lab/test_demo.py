@@ -6,8 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lab.demo import LAB_NAME
 from tests.support.labs import leftovers
+
+pytestmark = pytest.mark.lab  # the demo builds its lab; its database is SQLite
 
 WEFT = str(Path(sys.executable).with_name("weft"))
 

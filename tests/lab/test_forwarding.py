@@ -19,6 +19,8 @@ from lab import frames
 from lab.deployment import Deployment, wait_for
 from models.db import transaction
 
+pytestmark = [pytest.mark.lab, pytest.mark.postgres]
+
 CIDR = "10.20.0.0/24"
 
 

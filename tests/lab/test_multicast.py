@@ -18,6 +18,8 @@ from lab.deployment import Deployment, wait_for
 from models import tables as t
 from models.db import transaction
 
+pytestmark = [pytest.mark.lab, pytest.mark.postgres]
+
 GROUP = "239.1.1.1"
 CIDR = "10.30.0.0/24"
 SNOOPING_CONFIG = "igmp_query_interval = 2.0\nigmp_query_response = 1.0\n"

@@ -9,6 +9,8 @@ import pytest
 
 from lab.deployment import Deployment, wait_for
 
+pytestmark = [pytest.mark.lab, pytest.mark.postgres]
+
 
 @pytest.fixture
 def deployment(make_lab, migrated_postgres_url, tmp_path):
