@@ -36,6 +36,7 @@ from controller.flows import OFPP_CONTROLLER, Output
 from controller.state import StateStore
 from models import tables as t
 from models.snapshot import NetworkView, PortView
+from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,6 @@ class MulticastSettings:
     @property
     def other_querier_timeout(self) -> float:
         return self.robustness * self.query_interval + self.query_response / 2
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Snooping(threading.Thread):
@@ -149,7 +146,7 @@ class Snooping(threading.Thread):
     # ------------------------------------------------------------ membership rows
 
     def _join(self, network: NetworkView, port: PortView, group: ipaddress.IPv4Address) -> None:
-        expires = _now() + dt.timedelta(seconds=self.settings.membership_timeout)
+        expires = utcnow() + dt.timedelta(seconds=self.settings.membership_timeout)
         with Session(self._engine) as session, session.begin():
             group_id = session.scalar(
                 select(t.MulticastGroup.id).where(
@@ -202,7 +199,7 @@ class Snooping(threading.Thread):
         with Session(self._engine) as session, session.begin():
             session.execute(
                 delete(t.GroupMember).where(
-                    t.GroupMember.origin == "snooped", t.GroupMember.expires_at < _now()
+                    t.GroupMember.origin == "snooped", t.GroupMember.expires_at < utcnow()
                 )
             )
             _drop_empty_snooped_groups(session)

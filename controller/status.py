@@ -8,7 +8,6 @@ how `weft host list` learns about unknown switches.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import queue
@@ -19,14 +18,11 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from models import tables as t
+from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class StatusWriter(threading.Thread):
@@ -90,7 +86,7 @@ class StatusWriter(threading.Thread):
             log.exception("could not remove the controller's status row")
 
     def _write(self, updates: list[tuple]) -> None:
-        now = _now()
+        now = utcnow()
         with Session(self._engine) as session, session.begin():
             session.execute(
                 t.Controller.__table__.update()

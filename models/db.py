@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 ENV_VAR = "WEFT_DATABASE_URL"
 
@@ -52,12 +52,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One session, one transaction: committed on success, rolled back on any error."""
-    with session_factory(engine).begin() as session:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session

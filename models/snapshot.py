@@ -154,7 +154,8 @@ def load_networks(
 ) -> dict[int, NetworkView]:
     """Load the given networks (all when `network_ids` is None) with ports and groups.
 
-    Four queries whatever the number of networks: networks+subnets, ports, addresses, members.
+    Six queries whatever the number of networks: subnets, addresses, ports, members, groups,
+    networks.
     A requested id that no longer exists is simply absent from the result.
     """
     ids = None if network_ids is None else list(set(network_ids))

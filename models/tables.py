@@ -38,6 +38,7 @@ from models.types import (
     InetAddress,
     MacAddress,
     UtcDateTime,
+    utcnow,
 )
 
 VNI_MIN, VNI_MAX = 1, 2**24 - 1
@@ -70,10 +71,6 @@ def _pg_only(constraint):
     return constraint.ddl_if(dialect="postgresql")
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dt.datetime: UtcDateTime}
@@ -93,7 +90,7 @@ class Host(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     state_reason: Mapped[str | None] = mapped_column(Text)
     last_seen: Mapped[dt.datetime | None]
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     __table_args__ = (
         CheckConstraint("length(name) > 0", name="name_not_empty"),
@@ -113,7 +110,7 @@ class Network(Base):
     vni: Mapped[int] = mapped_column(Integer, unique=True)
     mtu: Mapped[int] = mapped_column(Integer, default=1450)
     unregistered_multicast: Mapped[str] = mapped_column(String(8), default="drop")
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     subnets: Mapped[list[Subnet]] = relationship(
         back_populates="network", cascade="all, delete-orphan", order_by="Subnet.id"
@@ -175,7 +172,7 @@ class Port(Base):
     ofport: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default="unbound")
     bound_at: Mapped[dt.datetime | None]
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     addresses: Mapped[list[PortAddress]] = relationship(
         back_populates="port", cascade="all, delete-orphan", order_by="PortAddress.id"
@@ -241,7 +238,7 @@ class MulticastGroup(Base):
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"))
     address: Mapped[ipaddress.IPv4Address | ipaddress.IPv6Address] = mapped_column(InetAddress)
     origin: Mapped[str] = mapped_column(String(8), default="static")
-    created_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     __table_args__ = (
         UniqueConstraint("network_id", "address"),
@@ -292,7 +289,7 @@ class Tunnel(Base):
     peer_id: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
     ofport: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(8), default="unknown")
-    updated_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     __table_args__ = (
         UniqueConstraint("host_id", "peer_id"),
@@ -312,7 +309,7 @@ class StrayInterface(Base):
     )
     iface_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     ofport: Mapped[int | None] = mapped_column(Integer)
-    seen_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class Switch(Base):
@@ -324,7 +321,7 @@ class Switch(Base):
     address: Mapped[str | None] = mapped_column(String(255))
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
     flows: Mapped[int | None] = mapped_column(Integer)
-    last_seen: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     __table_args__ = (
         CheckConstraint(DATAPATH_ID_RANGE, name="datapath_id_range"),
@@ -340,5 +337,5 @@ class Controller(Base):
     hostname: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     version: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
-    last_seen: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -111,6 +111,11 @@ class DatapathId(TypeDecorator):
         return None if value is None else int(value)
 
 
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware UTC: what UtcDateTime columns take."""
+    return dt.datetime.now(dt.UTC)
+
+
 class UtcDateTime(TypeDecorator):
     """A point in time, always timezone-aware UTC in Python.
 

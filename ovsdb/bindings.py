@@ -28,6 +28,7 @@ from sqlalchemy import Engine, Row, bindparam, delete, insert, or_, select, upda
 from sqlalchemy.orm import Session
 
 from models import tables as t
+from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,10 @@ class HostReport:
     tunnels: Mapping[int, TunnelState] | None = None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class BindingWriter(threading.Thread):
-    """Writes HostReports in batches. `last_seen` of a connected host is refreshed at least
-    every `heartbeat` seconds, so that a stale value means the manager lost track of it."""
+    """Writes HostReports in batches. A batch runs at least every `heartbeat` seconds and
+    refreshes the `last_seen` of each connected host that is `heartbeat` old, so it is never
+    older than twice that: an older value means the manager lost track of the host."""
 
     def __init__(self, engine: Engine, heartbeat: float = 15.0) -> None:
         super().__init__(name="ovsdb-bindings", daemon=True)
@@ -119,7 +117,7 @@ class BindingWriter(threading.Thread):
         return True
 
     def _write(self, pending: dict[int, HostReport], rebind: bool) -> None:
-        now = _now()
+        now = utcnow()
         with Session(self._engine) as session, session.begin():
             hosts = {
                 row.id: row

@@ -14,7 +14,6 @@ that every reconnect goes through the same checks and reports the same reasons.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import socket
@@ -211,9 +210,8 @@ def _socket_address(target: str) -> tuple[int, object]:
 
 
 def _reason(error: OSError) -> str:
-    """A short lowercase reason: 'connection refused', 'timeout', 'no route to host'..."""
-    if error.errno == errno.ETIMEDOUT:
-        return "timeout"
+    """A short lowercase reason: 'connection refused', 'no route to host'... (a timeout is a
+    TimeoutError, which the caller reports as 'timeout' before it gets here)."""
     if error.errno is None:
         return str(error) or type(error).__name__
     return os.strerror(error.errno).lower()

@@ -74,7 +74,7 @@ class TunnelSpec:
 @dataclass(frozen=True)
 class DesiredSwitch:
     """br-int of one host as Weft wants it. Compares by value: an unchanged host gives an
-    equal object, so the manager can tell which hosts need a new reconcile."""
+    equal object, so a HostAgent can tell that its host needs no new reconcile."""
 
     host_name: str
     datapath_type: str
@@ -115,6 +115,7 @@ def desired_switches(
     coming up at once, that overflowed the machine-wide ARP table, and the sessions kept
     ovs-vswitchd busy for seconds while the tunnels themselves were still being created.
     """
+    peers = sorted(hosts.values(), key=lambda h: h.id)
     return {
         host.id: DesiredSwitch(
             host_name=host.name,
@@ -129,7 +130,7 @@ def desired_switches(
                     remote_ip=str(peer.tunnel_ip),
                     bfd_enabled=(peer.id, host.id) in numbered,
                 )
-                for peer in sorted(hosts.values(), key=lambda h: h.id)
+                for peer in peers
                 if peer.id != host.id
             ),
         )

@@ -75,6 +75,7 @@ def plan(desired: DesiredSwitch, bridge: ObservedBridge | None) -> Plan:
         elif fixes := _tunnel_fix(existing, tunnel):
             fix.append(fixes)
     wanted = {tunnel.port for tunnel in desired.tunnels}
+    ours = [c.target for c in bridge.controllers] == [desired.controller.target]
     return Plan(
         bridge_columns={
             column: value
@@ -85,8 +86,8 @@ def plan(desired: DesiredSwitch, bridge: ObservedBridge | None) -> Plan:
             {"other_config": bridge.other_config, "external_ids": bridge.external_ids},
             {"other_config": desired.other_config, "external_ids": desired.external_ids},
         ),
-        controller=None if _controller_is_ours(bridge, desired.controller) else desired.controller,
-        controller_settings=_controller_settings(bridge, desired.controller),
+        controller=None if ours else desired.controller,
+        controller_settings=_controller_settings(bridge, desired.controller) if ours else {},
         add_tunnels=tuple(add),
         fix_tunnels=tuple(fix),
         delete_ports=tuple(
@@ -116,14 +117,8 @@ def _key_changes(
     return changes
 
 
-def _controller_is_ours(bridge: ObservedBridge, controller: ControllerSpec) -> bool:
-    return [c.target for c in bridge.controllers] == [controller.target]
-
-
 def _controller_settings(bridge: ObservedBridge, controller: ControllerSpec) -> dict:
-    """Settings to fix in place; none when the controller is replaced anyway."""
-    if not _controller_is_ours(bridge, controller):
-        return {}
+    """Settings of our controller row (the bridge's only one) to fix in place."""
     observed = bridge.controllers[0].settings
     return {k: v for k, v in controller.settings.items() if observed[k] != v}
 

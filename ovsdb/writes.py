@@ -61,21 +61,22 @@ def apply(txn, tables: Mapping, changes: Plan) -> None:
         bridge = _create_bridge(txn, tables, changes)
     else:
         bridge = next(b for b in tables["Bridge"].rows.values() if b.name == INT_BRIDGE)
-        for column, value in changes.bridge_columns.items():
-            setattr(bridge, column, _column_value(value))
         for column, keys in changes.bridge_keys.items():
             for key, value in keys.items():
                 bridge.setkey(column, key, value)
         for tunnel in changes.add_tunnels:
             bridge.addvalue("ports", _insert_tunnel(txn, tables, tunnel))
-        ports = {port.name: port for port in bridge.ports}
-        for fix in changes.fix_tunnels:
-            _fix_tunnel(ports[fix.port], fix)
-        for name in changes.delete_ports:
-            bridge.delvalue("ports", ports[name])
+        if changes.fix_tunnels or changes.delete_ports:
+            ports = {port.name: port for port in bridge.ports}
+            for fix in changes.fix_tunnels:
+                _fix_tunnel(ports[fix.port], fix)
+            for name in changes.delete_ports:
+                bridge.delvalue("ports", ports[name])
+    for column, value in changes.bridge_columns.items():
+        setattr(bridge, column, _column_value(value))
     if changes.controller is not None:
         bridge.controller = [_insert_controller(txn, tables, changes.controller)]
-    elif changes.controller_settings:
+    else:
         for column, value in changes.controller_settings.items():
             setattr(bridge.controller[0], column, value)
 
@@ -89,8 +90,6 @@ def _create_bridge(txn, tables: Mapping, changes: Plan):
     port.name, port.interfaces = INT_BRIDGE, [internal]
     bridge = txn.insert(tables["Bridge"])
     bridge.name = INT_BRIDGE
-    for column, value in changes.bridge_columns.items():
-        setattr(bridge, column, _column_value(value))
     for column, keys in changes.bridge_keys.items():
         setattr(bridge, column, dict(keys))
     bridge.ports = [port, *(_insert_tunnel(txn, tables, t) for t in changes.add_tunnels)]
