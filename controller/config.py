@@ -45,9 +45,7 @@ class ControllerConfig:
     igmp_robustness: int = 2
 
     def __post_init__(self) -> None:
-        _host_port("openflow_listen", self.openflow_listen)
-        if self.metrics_listen:
-            _host_port("metrics_listen", self.metrics_listen)
+        _ = self.openflow_address, self.metrics_address  # a malformed one raises ConfigError
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"log_format: {self.log_format!r} is not text or json")
         if self.manage_ovsdb and not self.target:
@@ -57,12 +55,27 @@ class ControllerConfig:
             )
 
     @property
+    def openflow_address(self) -> tuple[str, int]:
+        """(address, port) to listen on for switches; an empty host means every address."""
+        host, port = _host_port("openflow_listen", self.openflow_listen)
+        return host or "0.0.0.0", port
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        if not self.metrics_listen:
+            return None
+        host, port = _host_port("metrics_listen", self.metrics_listen)
+        return host or "0.0.0.0", port
+
+    @property
     def target(self) -> str | None:
         """The OpenFlow target for hosts: as configured, else the listen address if usable."""
         if self.controller_target:
             return self.controller_target
-        host, port = _host_port("openflow_listen", self.openflow_listen)
-        return None if host in ("", "0.0.0.0", "::") else f"tcp:{host}:{port}"
+        host, port = self.openflow_address
+        if host in ("0.0.0.0", "::"):
+            return None
+        return f"tcp:[{host}]:{port}" if ":" in host else f"tcp:{host}:{port}"
 
     @classmethod
     def load(

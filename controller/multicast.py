@@ -131,17 +131,15 @@ class Snooping(threading.Thread):
                 self._leave(network, port, event.group)
 
     def _port_at(self, datapath_id: int, ofport: int) -> tuple[NetworkView, PortView] | None:
+        host = self._store.host_for_datapath(datapath_id)
+        if host is None:
+            return None
         with self._store.lock:
-            snapshot = self._store.snapshot
-            host = next((h for h in snapshot.hosts.values() if h.datapath_id == datapath_id), None)
-            if host is None:
+            found = self._store.topology.port_at(host.id, ofport)
+            if found is None:
                 return None
-            for network_id in self._store.topology.networks_on(host.id):
-                network = snapshot.networks[network_id]
-                for port in network.ports:
-                    if port.host_id == host.id and port.ofport == ofport:
-                        return network, port
-        return None
+            network = self._store.snapshot.networks[found[0]]
+        return network, next(p for p in network.ports if p.id == found[1])
 
     # ------------------------------------------------------------ membership rows
 

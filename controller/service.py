@@ -47,7 +47,7 @@ class ControllerService:
         )
         self.fleet = Fleet(
             Codec(),
-            host_for_datapath=self._host_for_datapath,
+            host_for_datapath=self.store.host_for_datapath,
             request_hosts=self.reconciler.request_hosts,
             on_applied=self._applied,
             on_connection=self._connection,
@@ -57,8 +57,7 @@ class ControllerService:
         )
         self.snooping = Snooping(engine, self.store, self.fleet, multicast, self.stop_event)
         self.packet_in_handlers: list = [self.snooping.packet_in]
-        host, _, port = config.openflow_listen.rpartition(":")
-        self._openflow = OpenFlowSettings(host.strip("[]") or "0.0.0.0", int(port))
+        self._openflow = OpenFlowSettings(*config.openflow_address)
         # The OVSDB manager gives every host's br-int this controller; without it the hosts'
         # OVS is set up by someone else.
         self.ovsdb = (
@@ -76,11 +75,6 @@ class ControllerService:
 
     def _deliver(self, host, config) -> None:
         self.fleet.deliver(host, config)
-
-    def _host_for_datapath(self, datapath_id: int):
-        with self.store.lock:
-            hosts = list(self.store.snapshot.hosts.values())
-        return next((h for h in hosts if h.datapath_id == datapath_id), None)
 
     def _applied(self, sync: SwitchSync, result: ApplyResult) -> None:
         log.info(
@@ -109,7 +103,7 @@ class ControllerService:
 
     def start(self) -> None:
         if self.config.metrics_listen:
-            self.metrics.serve(self.config.metrics_listen)
+            self.metrics.serve(*self.config.metrics_address)
         self.status.start()
         self.reconciler.start()
         self.reconciler.ready.wait()

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from models.snapshot import Snapshot, load_host_layer, load_networks
+from models.snapshot import HostView, Snapshot, load_host_layer, load_networks
 from models.topology import Topology
 
 
@@ -23,12 +23,19 @@ class StateStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.topology = Topology()
-        # Reloads come from the reconciler thread; readers (status, metrics) take the lock.
+        # Reloads come from the reconciler thread; readers on other threads (the switch
+        # connections, snooping, metrics) take the lock.
         self.lock = threading.Lock()
 
     @property
     def snapshot(self) -> Snapshot:
         return self.topology.snapshot
+
+    def host_for_datapath(self, datapath_id: int) -> HostView | None:
+        """The registered host whose br-int has this datapath id (None: an unknown switch)."""
+        with self.lock:
+            hosts = self.snapshot.hosts.values()
+            return next((h for h in hosts if h.datapath_id == datapath_id), None)
 
     def reload_all(self) -> set[int]:
         """Reload everything; return the hosts whose configuration may have changed."""

@@ -98,6 +98,16 @@ class Topology:
         }
         return sorted(present)
 
+    def port_at(self, host_id: int, ofport: int) -> tuple[int, int] | None:
+        """(network id, port id) of the port bound on `host_id` at `ofport`, if any."""
+        node = host_node(host_id)
+        if node not in self.graph:
+            return None
+        for neighbour, edge in self.graph.adj[node].items():
+            if edge["kind"] == "bound" and edge["ofport"] == ofport:
+                return self.graph.nodes[neighbour]["network_id"], neighbour[1]
+        return None
+
     def tunnel_ports(self, host_id: int) -> Mapping[int, int]:
         """{peer host id: ofport} of the tunnels on `host_id` that OVS has numbered."""
         return self._tunnel_ports.get(host_id, MappingProxyType({}))

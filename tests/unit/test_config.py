@@ -29,6 +29,16 @@ def test_the_controller_target_defaults_to_a_usable_listen_address():
     with pytest.raises(ConfigError, match="controller_target"):
         ControllerConfig(openflow_listen="0.0.0.0:6653")
     assert ControllerConfig(openflow_listen="0.0.0.0:6653", manage_ovsdb=False).target is None
+    assert ControllerConfig(openflow_listen="[fd00::5]:6653").target == "tcp:[fd00::5]:6653"
+
+
+def test_listen_addresses_are_parsed_once_for_every_user():
+    config = ControllerConfig(
+        openflow_listen=":6653", metrics_listen="[::]:9464", manage_ovsdb=False
+    )
+    assert config.openflow_address == ("0.0.0.0", 6653)
+    assert config.metrics_address == ("::", 9464)
+    assert ControllerConfig(manage_ovsdb=False).metrics_address is None
 
 
 @pytest.mark.parametrize(
@@ -37,6 +47,7 @@ def test_the_controller_target_defaults_to_a_usable_listen_address():
         ({"WEFT_RESYNC_INTERVAL": "soon"}, "resync_interval"),
         ({"WEFT_MANAGE_OVSDB": "maybe"}, "manage_ovsdb"),
         ({"WEFT_OPENFLOW_LISTEN": "nowhere"}, "openflow_listen"),
+        ({"WEFT_METRICS_LISTEN": "9464", "WEFT_MANAGE_OVSDB": "no"}, "metrics_listen"),
         ({"WEFT_LOG_FORMAT": "xml", "WEFT_CONTROLLER_TARGET": "tcp:1.2.3.4:6653"}, "log_format"),
     ],
 )

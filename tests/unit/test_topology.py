@@ -81,3 +81,11 @@ def test_tunnel_view_is_what_the_graph_records():
     tunnel: TunnelView = before.tunnels[1][2]
     edge = topology.graph.edges[("host", 1), ("host", 2)]
     assert (edge["ofport"][1], edge["status"][1]) == (tunnel.ofport, tunnel.status)
+
+
+def test_port_at_finds_the_port_bound_on_a_host_at_an_ofport():
+    topology = Topology.from_snapshot(snapshot(SPEC))
+    assert topology.port_at(1, 1) == (1, 1)  # b1: network blue, port 1
+    assert topology.port_at(3, 1) == (2, 3)  # r1: network red, port 3
+    assert topology.port_at(1, 2) is None
+    assert topology.port_at(9, 1) is None
