@@ -3,8 +3,10 @@
 `Deployment` is what the demo, the end-to-end tests and the benchmarks drive: it registers
 the lab's hosts with the real admin operations, runs the real `weft controller` process in
 the lab's control namespace (so it can be killed and restarted like the service it is),
-creates networks and ports and plugs containers in with the lab. Waits poll the database or
-the switch, never sleep blindly.
+creates networks and ports and plugs containers in with the lab. Its admin writes go through
+the commands' own session (admin/session.py: BEGIN IMMEDIATE on SQLite, where the demo runs,
+so they wait for the controller's concurrent writes instead of failing). Waits poll the
+database or the switch, never sleep blindly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from admin.hosts import add_host
 from admin.networks import create_network
 from admin.ports import create_port
+from admin.session import writing
 from lab import Lab
 from models import tables as t
 from models.db import make_engine, transaction
@@ -100,13 +103,13 @@ class Deployment:
     # ------------------------------------------------------------ desired state
 
     def register_hosts(self, names: list[str] | None = None) -> None:
-        with transaction(self.engine) as session:
+        with writing(self.database_url) as session:
             for host in self.lab.hosts:
                 if names is None or host.name in names:
                     add_host(session, host.name, host.ovsdb_target, host.tunnel_ip)
 
     def network(self, name: str, cidr: str, **options) -> None:
-        with transaction(self.engine) as session:
+        with writing(self.database_url) as session:
             create_network(session, name, cidrs=[cidr], **options)
 
     def port(
@@ -114,7 +117,7 @@ class Deployment:
     ) -> PlacedPort:
         """Create port `name` in the database (its address allocated unless given) and,
         unless plug=False, plug a container in."""
-        with transaction(self.engine) as session:
+        with writing(self.database_url) as session:
             row = create_port(session, name, network, ips=[ip] if ip else [])
             address = row.addresses[0]
             placed = PlacedPort(
