@@ -38,10 +38,11 @@ from controller.flows import Flow
 from controller.runner import OpenFlowSettings, start_openflow
 from controller.switch import ApplyResult, SwitchSync
 from lab import Lab
+from lab.deployment import WEFT_FLOWS
+from lab.layout import CONTROLLER_PORT, CONTROLLER_TARGET
 from models.snapshot import HostView
 
 DATAPATH_ID = 0x5746_0000_0000_0001
-PORT = 6653
 WAIT = 120.0
 
 
@@ -65,12 +66,13 @@ class Switch:
 
     def connect(self) -> None:
         with self.lab.entered("ctl"):
-            start_openflow(OpenFlowSettings(self.lab.controller_ip, PORT), self.fleet, [])
+            settings = OpenFlowSettings(self.lab.controller_ip, CONTROLLER_PORT)
+            start_openflow(settings, self.fleet, [])
         self.lab.vsctl(
             self.name, "add-br", "br-int", "--", "set", "Bridge", "br-int",
             "datapath_type=netdev", "fail_mode=secure", "protocols=OpenFlow13,OpenFlow14",
             f"other_config:datapath-id={DATAPATH_ID:016x}",
-            "--", "set-controller", "br-int", f"tcp:{self.lab.controller_ip}:{PORT}",
+            "--", "set-controller", "br-int", CONTROLLER_TARGET,
         )
         deadline = time.monotonic() + WAIT
         while DATAPATH_ID not in self.fleet.channels:
@@ -103,8 +105,7 @@ class Switch:
             time.sleep(0.01)
 
     def flow_count(self) -> int:
-        out = self.lab.ofctl(self.name, "dump-aggregate",
-                             "cookie=0x5700000000000000/0xff00000000000000")
+        out = self.lab.ofctl(self.name, "dump-aggregate", WEFT_FLOWS)
         return int(out.split("flow_count=")[1].split()[0])
 
 

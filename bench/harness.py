@@ -35,14 +35,14 @@ from admin.hosts import add_host
 from admin.networks import create_network
 from admin.ports import create_port, delete_port
 from lab import Lab
+from lab.deployment import WEFT_FLOWS
+from lab.layout import CONTROLLER_PORT, CONTROLLER_TARGET
 from lab.postgres import throwaway_cluster
 from models import tables as t
 from models.db import make_engine, transaction
 
 WEFT = str(Path(sys.executable).with_name("weft"))
-OPENFLOW_PORT = 6653
 PIPELINE_FLOWS = 7  # table misses and IGMP to the controller
-WEFT_FLOWS = "cookie=0x5700000000000000/0xff00000000000000"
 
 
 def log_option(parser: argparse.ArgumentParser) -> None:
@@ -208,11 +208,11 @@ class Deployment(contextlib.ExitStack):
     def start_controller(self) -> float:
         """Spawn `weft controller` in the lab's ctl namespace; returns when it was spawned."""
         self.starts += 1
-        ip = self.lab.controller_ip
         argv = [
             WEFT, "controller", "--database-url", self.url, "--log-format", "json",
             "--log-level", self._log_level,
-            "--listen", f"{ip}:{OPENFLOW_PORT}", "--controller-target", f"tcp:{ip}:{OPENFLOW_PORT}",
+            "--listen", f"{self.lab.controller_ip}:{CONTROLLER_PORT}",
+            "--controller-target", CONTROLLER_TARGET,
         ]
         spawned = time.time()
         self.controller = self.lab.spawn("ctl", argv, self.controller_log)

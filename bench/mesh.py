@@ -32,6 +32,7 @@ from controller.changes import start_feed
 from controller.reconciler import Reconciler
 from controller.state import StateStore
 from lab import Lab
+from lab.layout import CONTROLLER_TARGET
 from lab.postgres import throwaway_cluster
 from models import tables as t
 from models.db import make_engine
@@ -50,7 +51,7 @@ class Round:
         self.lab = lab
         self.engine = make_engine(url)
         self.stop_event = threading.Event()
-        self.manager = OvsdbManager(self.engine, ControllerSpec(f"tcp:{lab.controller_ip}:6653"))
+        self.manager = OvsdbManager(self.engine, ControllerSpec(CONTROLLER_TARGET))
         self.reconciler = Reconciler(StateStore(self.engine), lambda host, config: None,
                                      self.stop_event, resync_interval=3600)
         self.reconciler.add_listener(self.manager.on_pass)

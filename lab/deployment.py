@@ -28,6 +28,7 @@ from admin.networks import create_network
 from admin.ports import create_port
 from admin.session import writing
 from lab import Lab
+from lab.layout import CONTROLLER_PORT, CONTROLLER_TARGET
 from models import tables as t
 from models.db import make_engine, transaction
 
@@ -36,7 +37,10 @@ FETCH = (
     "import sys, urllib.request; "
     "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
 )
-OPENFLOW_PORT = 6653
+# Every Weft flow, as an ovs-ofctl filter: controller.pipeline's WEFT_COOKIE under its
+# COOKIE_MARK_MASK, written out because the lab does not import the controller
+# (tests/unit/test_codec.py checks that the two agree).
+WEFT_FLOWS = "cookie=0x5700000000000000/0xff00000000000000"
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 20.0, what: str = "condition"):
@@ -81,12 +85,11 @@ class Deployment:
 
     def start_controller(self) -> None:
         assert self.controller is None or self.controller.poll() is not None
-        ip = self.lab.controller_ip
         argv = [
             WEFT, "controller",
             "--database-url", self.database_url,
-            "--listen", f"{ip}:{OPENFLOW_PORT}",
-            "--controller-target", f"tcp:{ip}:{OPENFLOW_PORT}",
+            "--listen", f"{self.lab.controller_ip}:{CONTROLLER_PORT}",
+            "--controller-target", CONTROLLER_TARGET,
             *self.controller_args,
         ]  # fmt: skip
         self.controller = self.lab.spawn("ctl", argv, self.controller_log)
@@ -144,9 +147,7 @@ class Deployment:
 
     def switch_flows(self, host: str) -> list[str]:
         """Weft's flows on `host`'s br-int as ovs-ofctl prints them, without counters."""
-        out = self.lab.ofctl(
-            host, "dump-flows", "--no-stats", "cookie=0x5700000000000000/0xff00000000000000"
-        )
+        out = self.lab.ofctl(host, "dump-flows", "--no-stats", WEFT_FLOWS)
         return [line for line in out.splitlines() if "cookie=" in line]
 
     def wait_programmed(self, timeout: float = 30.0) -> None:

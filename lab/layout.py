@@ -23,7 +23,8 @@ MGMT_PREFIX = "198.18.0."
 PREFIX_LEN = 24
 CTL_OCTET = 254
 CONTROLLER_IP = f"{MGMT_PREFIX}{CTL_OCTET}"
-CONTROLLER_PORT = 6653
+CONTROLLER_PORT = 6653  # OpenFlow
+CONTROLLER_TARGET = f"tcp:{CONTROLLER_IP}:{CONTROLLER_PORT}"  # what each br-int connects to
 OVSDB_PORT = 6640
 
 # Interface names inside the lab's namespaces (never in the caller's namespace).

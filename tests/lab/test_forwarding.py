@@ -17,6 +17,7 @@ import pytest
 from admin.hosts import delete_host, list_hosts
 from lab import frames
 from lab.deployment import Deployment, wait_for
+from lab.layout import CONTROLLER_TARGET
 from models.db import transaction
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
@@ -217,7 +218,7 @@ def test_a_switch_that_is_no_registered_host_is_not_programmed(deploy):
         "protocols=OpenFlow13,OpenFlow14",
         "other_config:datapath-id=00000000000000aa",
     )
-    d.lab.vsctl("host3", "set-controller", "br-int", f"tcp:{d.lab.controller_ip}:6653")
+    d.lab.vsctl("host3", "set-controller", "br-int", CONTROLLER_TARGET)
 
     def reported_unknown():
         with transaction(d.engine) as session:

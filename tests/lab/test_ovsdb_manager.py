@@ -22,7 +22,7 @@ from controller.changes import start_feed
 from controller.reconciler import Reconciler
 from controller.state import StateStore
 from lab import Lab
-from lab.layout import Host
+from lab.layout import CONTROLLER_TARGET, Host
 from models import tables as t
 from models.db import make_engine
 from ovsdb.desired import ControllerSpec, tunnel_port_name
@@ -31,7 +31,6 @@ from ovsdb.manager import OvsdbManager
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
 
 WAIT_SECONDS = 30  # an upper bound on waiting for a state, not a timing assertion
-CONTROLLER = "tcp:198.18.0.254:6653"
 
 
 class Rig:
@@ -42,7 +41,7 @@ class Rig:
         self.engine = make_engine(database_url)
         self.stop_event = threading.Event()
         self.manager = OvsdbManager(
-            self.engine, ControllerSpec(CONTROLLER), connect_timeout=connect_timeout
+            self.engine, ControllerSpec(CONTROLLER_TARGET), connect_timeout=connect_timeout
         )
         self.reconciler = Reconciler(
             StateStore(self.engine), lambda host, config: None, self.stop_event
@@ -212,7 +211,7 @@ def test_three_hosts_get_br_int_and_a_full_mesh_and_a_second_reconcile_writes_no
         )
         assert rig.get(name, "Bridge", "br-int", "other_config:disable-in-band") == "true"
         assert rig.get(name, "Bridge", "br-int", "external_ids:weft-owner") == "weft"
-        assert rig.lab.vsctl(name, "get-controller", "br-int").split() == [CONTROLLER]
+        assert rig.lab.vsctl(name, "get-controller", "br-int").split() == [CONTROLLER_TARGET]
         controller = rig.lab.vsctl(
             name, "--columns=max_backoff,inactivity_probe,connection_mode", "list", "Controller"
         )
@@ -273,7 +272,7 @@ def test_a_host_restarted_with_an_empty_database_is_provisioned_again(rigs):
 
     wait_for(provisioned_anew, "host1 has br-int and its tunnel again")
     assert rig.get("host1", "Bridge", "br-int", "fail_mode") == "secure"
-    assert rig.lab.vsctl("host1", "get-controller", "br-int").split() == [CONTROLLER]
+    assert rig.lab.vsctl("host1", "get-controller", "br-int").split() == [CONTROLLER_TARGET]
     wait_for(lambda: rig.host_state(ids["host1"]) == ("connected", None), "host1 connected")
     wait_for(
         lambda: rig.tunnels()[(ids["host1"], ids["host2"])]

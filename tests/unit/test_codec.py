@@ -24,12 +24,15 @@ from controller.flows import (
     match,
 )
 from controller.pipeline import (
+    COOKIE_MARK_MASK,
     GROUP_ID_MARK,
     OFPG_MAX,
+    WEFT_COOKIE,
     Category,
     Table,
     cookie_category,
 )
+from lab.deployment import WEFT_FLOWS
 
 FLOW = Flow(
     Table.L2_LOOKUP, 100,
@@ -52,6 +55,11 @@ def test_cookie_layout():
     assert cookie >> 56 == 0x57
     assert cookie_category(cookie) is Category.PORT
     assert struct.unpack_from("!Q", codec.Codec().flow_add(FLOW, 1), 8) == (cookie,)
+
+
+def test_the_labs_filter_for_weft_flows_is_the_cookie_mark():
+    """lab/ writes the filter out (it does not import the controller): it must stay this."""
+    assert f"cookie={WEFT_COOKIE:#x}/{COOKIE_MARK_MASK:#x}" == WEFT_FLOWS
 
 
 def test_cookie_is_pinned():
