@@ -43,6 +43,7 @@ from harness import (
     Deployment,
     LogEvent,
     Stages,
+    deploy,
     expected_flows,
     log_option,
     summary,
@@ -72,7 +73,7 @@ def build(d: Deployment, place: dict[str, list[int]]) -> tuple[dict, list[tuple[
         d.network(network, f"10.{k}.0.0/24")
     names = [(f"{network}-p{j}", network, h) for network, on in place.items()
              for j, h in enumerate(on)]
-    d.ports((name, network) for name, network, _ in names)
+    d.create_ports((name, network) for name, network, _ in names)
     for n, (name, _, h) in enumerate(names):
         plugs[f"host{h}"].append((f"wp{n}", name))
     return plugs, [(name, network) for name, network, _ in names]
@@ -105,7 +106,7 @@ def create_for_plugged(d: Deployment, ports: list[tuple[str, str]], expected: di
     d.delete_ports(name for name, _ in ports)
     d.wait_flows(expected_flows({}, hosts), timeout=120)
     start = time.time()
-    d.ports(ports)
+    d.create_ports(ports)
     committed = time.time()
     d.wait_flows(expected, timeout=120)
     return {"transaction": (committed - start) * 1000, **_bound_and_converged(d, committed)}
@@ -187,7 +188,7 @@ def main() -> None:
     args = parser.parse_args()
     place = placement(args.layout, args.hosts, args.networks, args.ports)
     expected = expected_flows(place, args.hosts)
-    with Deployment(f"cv{os.getpid()}", args.hosts, args) as d:
+    with deploy(f"cv{os.getpid()}", args.hosts, args) as d:
         d.start_controller()
         d.wait_ready()
         plugs, ports = build(d, place)

@@ -2,10 +2,11 @@
 controller` process, the controller's JSON log read back as timed events, and the summary
 line they print.
 
-    with Deployment("conv", hosts=10) as d:  # throwaway PostgreSQL, lab, hosts registered
-        d.start_controller()
-        d.wait_ready()                         # br-int, tunnels numbered, switches connected
-        ...                                    # everything is removed on exit
+    log_option(parser)                                # --logs, --log-level
+    with deploy("conv", hosts=10, options=parser.parse_args()) as d:
+        d.start_controller()      # throwaway PostgreSQL, lab, its hosts registered
+        d.wait_ready()            # br-int, tunnels numbered, switches connected
+        ...                       # everything is removed on exit
 
 Times are wall-clock (`time.time()`), because they are compared with the controller's log,
 written by another process; the log has millisecond resolution.
@@ -19,29 +20,23 @@ import datetime as dt
 import json
 import math
 import re
-import signal
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from admin.db import upgrade_database
-from admin.hosts import add_host
-from admin.networks import create_network
 from admin.ports import create_port, delete_port
 from lab import Lab
-from lab.deployment import WEFT_FLOWS
-from lab.layout import CONTROLLER_PORT, CONTROLLER_TARGET
+from lab.deployment import WEFT_FLOWS, wait_for
+from lab.deployment import Deployment as LabDeployment
 from lab.postgres import throwaway_cluster
 from models import tables as t
-from models.db import make_engine, transaction
+from models.db import transaction
 
-WEFT = str(Path(sys.executable).with_name("weft"))
 PIPELINE_FLOWS = 7  # table misses and IGMP to the controller
 
 
@@ -49,16 +44,6 @@ def log_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logs", type=Path, metavar="DIR",
                         help="keep the controller's logs there (default: removed with the lab)")
     parser.add_argument("--log-level", default="INFO", help="the controller's (DEBUG: passes)")
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str, poll: float = 0.05):
-    """Poll `condition` until it returns something truthy, and return that."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(poll)
-    return result
 
 
 def summary(values: Iterable[float], fmt: str = "7.1f") -> str:
@@ -175,47 +160,42 @@ def ping_argv(destination: str, interval: float, count: int, deadline: float) ->
 # ---------------------------------------------------------------- the deployment
 
 
-class Deployment(contextlib.ExitStack):
-    """A lab of `hosts` hosts registered in a fresh database, and the controller process."""
+@contextlib.contextmanager
+def deploy(
+    name: str, hosts: int, options: argparse.Namespace, controller_args: Sequence[str] = ()
+) -> Iterator[Deployment]:
+    """Lab `name` of `hosts` hosts, registered in a fresh database of a throwaway PostgreSQL;
+    the controller, once started, logs JSON at `options.log_level`, with `controller_args`
+    added. Everything is removed on exit, the controller's logs unless `options.logs`."""
+    lab = Lab(name)
+    with throwaway_cluster() as cluster, contextlib.ExitStack() as cleanup:
+        url = cluster.create_database("weft_bench")
+        upgrade_database(url)
+        cleanup.callback(lab.down)
+        lab.up(hosts)
+        log_dir = options.logs or lab.dir / "bench"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        json_logs = ("--log-format", "json", "--log-level", options.log_level)
+        d = Deployment(lab, url, log_dir, controller_args=(*json_logs, *controller_args))
+        cleanup.callback(d.close)
+        d.register_hosts()
+        yield d
 
-    def __init__(self, name: str, hosts: int, options: argparse.Namespace) -> None:
-        super().__init__()
-        self.lab = Lab(name)
-        self._keep_logs, self._log_level = options.logs, options.log_level
-        self.host_count = hosts
-        self.controller: subprocess.Popen | None = None
-        self.starts = 0
 
-    def __enter__(self) -> Deployment:
-        super().__enter__()
-        cluster = self.enter_context(throwaway_cluster())
-        self.url = cluster.create_database("weft_bench")
-        upgrade_database(self.url)
-        self.engine = make_engine(self.url)
-        self.callback(self.engine.dispose)
-        self.callback(self.lab.down)
-        self.lab.up(self.host_count)
-        self.log_dir = self._keep_logs or self.lab.dir / "bench"
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.callback(self.stop_controller)
-        with transaction(self.engine) as session:
-            for host in self.lab.hosts:
-                add_host(session, host.name, host.ovsdb_target, host.tunnel_ip)
-        return self
+@dataclass
+class Deployment(LabDeployment):
+    """lab.deployment's Deployment with what the benchmarks add: a log file per controller
+    start, read back as timed events, and ports created, plugged and counted in bulk."""
+
+    starts: int = 0
 
     # ------------------------------------------------------------ the controller process
 
     def start_controller(self) -> float:
         """Spawn `weft controller` in the lab's ctl namespace; returns when it was spawned."""
         self.starts += 1
-        argv = [
-            WEFT, "controller", "--database-url", self.url, "--log-format", "json",
-            "--log-level", self._log_level,
-            "--listen", f"{self.lab.controller_ip}:{CONTROLLER_PORT}",
-            "--controller-target", CONTROLLER_TARGET,
-        ]
         spawned = time.time()
-        self.controller = self.lab.spawn("ctl", argv, self.controller_log)
+        super().start_controller()
         return spawned
 
     @property
@@ -223,22 +203,12 @@ class Deployment(contextlib.ExitStack):
         """This start's log (each start gets its own file)."""
         return self.log_dir / f"{self.lab.name}-controller-{self.starts}.log"
 
-    def stop_controller(self) -> None:
-        process, self.controller = self.controller, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
-
     def log(self) -> list[LogEvent]:
         return read_log(self.controller_log)
 
     # ------------------------------------------------------------ desired state
 
-    def network(self, name: str, cidr: str) -> None:
-        with transaction(self.engine) as session:
-            create_network(session, name, cidrs=[cidr])
-
-    def ports(self, names: Iterable[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    def create_ports(self, names: Iterable[tuple[str, str]]) -> dict[str, tuple[str, str]]:
         """Create ports (name, network) in one transaction; {name: (mac, ip)}."""
         created = {}
         with transaction(self.engine) as session:
@@ -252,19 +222,13 @@ class Deployment(contextlib.ExitStack):
             for name in names:
                 delete_port(session, name)
 
-    def container(self, port: str, network: str, host: str) -> str:
-        """A port in the database and a container plugged in for it; returns its IP."""
-        [(mac, ip)] = self.ports([(port, network)]).values()
-        self.lab.attach(port, host, mac, [f"{ip}/24"])
-        return ip
-
     def two_containers(self, on_host1: str, on_host2: str) -> dict[str, str]:
         """Start the controller; network blue with a container on host1 and one on host2,
         their flows installed. {container: its IP}."""
         self.start_controller()
         self.wait_ready()
         self.network("blue", "10.20.0.0/24")
-        ips = {name: self.container(name, "blue", host)
+        ips = {name: self.port(name, "blue", host).ip
                for name, host in ((on_host1, "host1"), (on_host2, "host2"))}
         self.wait_flows(expected_flows({"blue": [1, 2]}, 2), timeout=20)
         return ips
@@ -285,8 +249,8 @@ class Deployment(contextlib.ExitStack):
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Every host has br-int with all its tunnels numbered, and its switch connected."""
-        n = self.host_count
         dpids = {h.datapath_id for h in self._hosts()}
+        n = len(dpids)
 
         def ready() -> bool:
             with transaction(self.engine) as session:

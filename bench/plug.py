@@ -25,6 +25,7 @@ from harness import (
     Deployment,
     PingLog,
     Stages,
+    deploy,
     expected_flows,
     log_option,
     ping_argv,
@@ -82,7 +83,7 @@ def main() -> None:
     log_option(parser)
     args = parser.parse_args()
     stages = Stages()
-    with Deployment(f"pl{os.getpid()}", 2, args) as d:
+    with deploy(f"pl{os.getpid()}", 2, args) as d:
         a_ip = d.two_containers("a", "b")["a"]
         veth = d.lab.container("a").veth
         unplugged = expected_flows({"blue": [2]}, 2, unbound={"blue": 1})

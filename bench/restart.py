@@ -19,7 +19,16 @@ import os
 import signal
 import time
 
-from harness import Deployment, LogEvent, PingLog, log_option, ping_argv, summary, wait_for
+from harness import (
+    Deployment,
+    LogEvent,
+    PingLog,
+    deploy,
+    log_option,
+    ping_argv,
+    summary,
+    wait_for,
+)
 
 INTERVAL = 0.01
 PAIRS = (("a1", "b1"), ("b2", "a2"))
@@ -60,12 +69,12 @@ def main() -> None:
     log_option(parser)
     args = parser.parse_args()
     results = []
-    with Deployment(f"rs{os.getpid()}", 2, args) as d:
+    with deploy(f"rs{os.getpid()}", 2, args) as d:
         d.start_controller()
         d.wait_ready()
         d.network("blue", "10.20.0.0/24")
         d.network("red", "10.21.0.0/24")
-        ips = {name: d.container(name, network, host) for name, network, host in (
+        ips = {name: d.port(name, network, host).ip for name, network, host in (
             ("a1", "blue", "host1"), ("b1", "blue", "host2"),
             ("a2", "red", "host1"), ("b2", "red", "host2"))}
         for source, destination in PAIRS:

@@ -22,6 +22,7 @@ from harness import (
     Deployment,
     PingLog,
     Stages,
+    deploy,
     log_option,
     ping_argv,
     wait_for,
@@ -60,7 +61,7 @@ def main() -> None:
     log_option(parser)
     args = parser.parse_args()
     stages = Stages()
-    with Deployment(f"vs{os.getpid()}", 2, args) as d:
+    with deploy(f"vs{os.getpid()}", 2, args) as d:
         b_ip = d.two_containers("a", "b")["b"]
         for run in range(args.runs):
             stages.add(f"run {run + 1}", restart_once(d, run, b_ip))

@@ -43,8 +43,14 @@ FETCH = (
 WEFT_FLOWS = "cookie=0x5700000000000000/0xff00000000000000"
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 20.0, what: str = "condition"):
-    """Poll `condition` until it returns something truthy; return that, or fail after timeout."""
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float = 20.0,
+    what: str = "condition",
+    poll: float = 0.05,
+):
+    """Poll `condition` every `poll` seconds until it returns something truthy; return that,
+    or fail after timeout."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -52,7 +58,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 20.0, what: str =
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(poll)
 
 
 @dataclass
