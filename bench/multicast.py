@@ -3,7 +3,8 @@
     unshare --net sh -c 'ip link set lo up && .venv/bin/python bench/multicast.py [--runs N]'
 
 Builds its own 10-host lab, a throwaway PostgreSQL and the real `weft controller` (logging
-JSON), one network with 10 bound containers per host, and removes everything at the end.
+JSON; bench/harness.py), one network with 10 bound containers per host, and removes
+everything at the end.
 
 1. Groups programmed: one transaction creates 100 static groups of 10 members each (one
    member per host), then the clock runs until every host's switch has committed its
@@ -22,24 +23,16 @@ Prints min/median/p95/max for both, in milliseconds.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import math
 import os
-import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
+from harness import Deployment, deploy, log_option, summary, wait_for
 from sqlalchemy import delete, select
 
-from admin.db import upgrade_database
 from admin.groups import create_group, join_group
 from controller.compiler import compile_host
 from lab import Lab, mcast
-from lab.deployment import Deployment, wait_for
-from lab.postgres import throwaway_cluster
 from models import tables as t
 from models.db import transaction
 from models.snapshot import load_snapshot
@@ -68,16 +61,10 @@ print((time.monotonic() - start) * 1000)
 
 
 def stats(name: str, values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-    return (
-        f"{name:<34} n={len(values):<3} min {ordered[0]:7.1f}  median "
-        f"{statistics.median(ordered):7.1f}  p95 {p95:7.1f}  max {ordered[-1]:7.1f}  ms"
-    )
+    return f"{name:<34} n={len(values):<3} {summary(values)}  ms"
 
 
 def build(d: Deployment) -> list[str]:
-    d.register_hosts()
     d.start_controller()
     d.wait_programmed(timeout=120)
     d.network("feed", CIDR)
@@ -109,19 +96,9 @@ def installed_groups(d: Deployment) -> dict[str, int]:
     return found
 
 
-def applies_since(d: Deployment, since: dt.datetime) -> dict[str, dt.datetime]:
+def applies_since(d: Deployment, since: float) -> dict[str, float]:
     """The time of each host's latest bundle apply logged after `since`."""
-    latest: dict[str, dt.datetime] = {}
-    for line in d.controller_log.read_text().splitlines():
-        if not line.startswith("{"):
-            continue
-        record = json.loads(line)
-        message = record["message"]
-        if message.startswith("switch ") and " groups in " in message:
-            when = dt.datetime.fromisoformat(record["time"])
-            if when >= since:
-                latest[message.split()[1].rstrip(":")] = when
-    return latest
+    return {e.host: e.time for e in d.log() if e.kind == "applied" and e.time >= since}
 
 
 def program_groups(d: Deployment, names: list[str], run: int) -> float:
@@ -131,12 +108,12 @@ def program_groups(d: Deployment, names: list[str], run: int) -> float:
             create_group(session, "feed", address)
             for host in range(MEMBERS):  # one member per host, different ports per group
                 join_group(session, address, names[host * PORTS_PER_HOST + g % PORTS_PER_HOST])
-    committed = dt.datetime.now(dt.UTC)
+    committed = time.time()
     want = expected_groups(d)
     wait_for(lambda: installed_groups(d) == want, timeout=60, what="groups on every switch")
     done = applies_since(d, committed)
     assert set(done) == set(want), f"no apply logged for {set(want) - set(done)}"
-    seconds = (max(done.values()) - committed).total_seconds()
+    seconds = max(done.values()) - committed
     with transaction(d.engine) as session:
         session.execute(delete(t.MulticastGroup).where(t.MulticastGroup.origin == "static"))
     baseline = expected_groups(d)
@@ -167,32 +144,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="group programming runs")
     parser.add_argument("--joins", type=int, default=30, help="join latency samples")
+    log_option(parser)
     args = parser.parse_args()
-    lab = Lab(f"bmc{os.getpid()}")
-    with throwaway_cluster() as cluster, tempfile.TemporaryDirectory() as workdir:
-        url = cluster.create_database("weft_bench")
-        upgrade_database(url)
-        args_ = ("--metrics", f"{lab.controller_ip}:{METRICS_PORT}", "--log-format", "json")
-        try:
-            lab.up(HOSTS)
-            d = Deployment(lab, url, Path(workdir), controller_args=args_)
-            started = time.monotonic()
-            names = build(d)
-            print(f"lab of {HOSTS} hosts with {len(names)} bound ports ready in "
-                  f"{time.monotonic() - started:.1f} s", flush=True)
-            programmed = [program_groups(d, names, run) for run in range(1, args.runs + 1)]
-            print(stats(f"{GROUPS} groups x {MEMBERS} members programmed", programmed))
+    metrics = ("--metrics", f"{Lab.controller_ip}:{METRICS_PORT}")
+    with deploy(f"bmc{os.getpid()}", HOSTS, args, controller_args=metrics) as d:
+        started = time.monotonic()
+        names = build(d)
+        print(f"lab of {HOSTS} hosts with {len(names)} bound ports ready in "
+              f"{time.monotonic() - started:.1f} s", flush=True)
+        programmed = [program_groups(d, names, run) for run in range(1, args.runs + 1)]
+        print(stats(f"{GROUPS} groups x {MEMBERS} members programmed", programmed))
 
-            sender = mcast.start_sending(
-                lab, names[0], d.ports[names[0]].ip, JOIN_GROUP, 0, 10**7, Path(workdir), 0.002
-            )
+        sender = mcast.start_sending(
+            d.lab, names[0], d.ports[names[0]].ip, JOIN_GROUP, 0, 10**7, d.log_dir, 0.002
+        )
+        try:
             receivers = [n for n in names if not n.startswith("p1-")]
             joins = [join_latency(d, receivers[i * 7 % len(receivers)]) for i in range(args.joins)]
-            print(stats("IGMP join to first datagram", joins))
-            sender.terminate()
-            d.close()
         finally:
-            lab.down()
+            sender.terminate()
+        print(stats("IGMP join to first datagram", joins))
 
 
 if __name__ == "__main__":
