@@ -74,7 +74,7 @@ class Channel:
             pending = self._pending.pop(xid, None)
         return pending.error if pending else None
 
-    def request(self, xid: int, data: bytes, timeout: float = 10.0) -> list:
+    def request(self, xid: int, data: bytes, timeout: float) -> list:
         pending = self.expect(xid)
         self.send(data)
         return self.wait(xid, pending, timeout)

@@ -102,9 +102,6 @@ class ControllerConfig:
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         return cls(**{name: _coerce(known[name], value) for name, value in values.items()})
 
-    def replace(self, **changes) -> ControllerConfig:
-        return dataclasses.replace(self, **changes)
-
 
 def _coerce(field: dataclasses.Field, value: object) -> object:
     kind = field.type if isinstance(field.type, str) else field.type.__name__

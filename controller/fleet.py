@@ -28,7 +28,7 @@ class Fleet:
         host_for_datapath: Callable[[int], HostView | None],
         request_hosts: Callable[[list[int]], None],
         on_applied: Callable[[SwitchSync, ApplyResult], None] | None = None,
-        on_connection: Callable[[int, str, bool, HostView | None], None] | None = None,
+        on_connection: Callable[[int, str, bool], None] | None = None,
     ) -> None:
         self._codec = codec
         self._host_for_datapath = host_for_datapath
@@ -85,7 +85,7 @@ class Fleet:
         if old is not None and old is not channel:
             old.close()
         if self._on_connection:
-            self._on_connection(dpid, address, True, host)
+            self._on_connection(dpid, address, True)
         if sync is None:
             log.warning(
                 "switch %#x at %s is not a registered host: not programming it", dpid, address
@@ -110,7 +110,7 @@ class Fleet:
         host = self._host_for_datapath(dpid)
         log.info("switch %s (%#x) disconnected", host.name if host else "unknown", dpid)
         if self._on_connection:
-            self._on_connection(dpid, "", False, host)
+            self._on_connection(dpid, "", False)
 
     def channel(self, datapath_id: int) -> Channel | None:
         return self.channels.get(datapath_id)

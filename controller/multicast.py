@@ -76,7 +76,6 @@ class Snooping(threading.Thread):
         self._stop_event = stop
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._external_querier: dict[int, float] = {}  # network id -> last query seen
-        self.joins = self.leaves = 0
 
     # ------------------------------------------------------------ from the os-ken thread
 
@@ -114,14 +113,13 @@ class Snooping(threading.Thread):
         if found is None:
             return
         network, port = found
+        source_mac = events[0].source_mac  # one frame: the same for all its events
+        if source_mac.hex() != port.mac.replace(":", ""):
+            log.warning(
+                "IGMP from port %s with foreign MAC %s ignored", port.name, source_mac.hex(":")
+            )
+            return
         for event in events:
-            if event.source_mac.hex() != port.mac.replace(":", ""):
-                log.warning(
-                    "IGMP from port %s with foreign MAC %s ignored",
-                    port.name,
-                    event.source_mac.hex(":"),
-                )
-                continue
             if event.kind == "query":
                 self._external_querier[network.id] = time.monotonic()
                 self._distribute(network, frame, exclude=port)
@@ -146,11 +144,7 @@ class Snooping(threading.Thread):
     def _join(self, network: NetworkView, port: PortView, group: ipaddress.IPv4Address) -> None:
         expires = utcnow() + dt.timedelta(seconds=self.settings.membership_timeout)
         with Session(self._engine) as session, session.begin():
-            group_id = session.scalar(
-                select(t.MulticastGroup.id).where(
-                    t.MulticastGroup.network_id == network.id, t.MulticastGroup.address == group
-                )
-            )
+            group_id = _group_id(session, network, group)
             if group_id is None:
                 row = t.MulticastGroup(network_id=network.id, address=group, origin="snooped")
                 session.add(row)
@@ -167,18 +161,13 @@ class Snooping(threading.Thread):
                         expires_at=expires,
                     )
                 )
-                self.joins += 1
                 log.info("port %s joined %s in network %s", port.name, group, network.name)
             else:
                 member.expires_at = expires
 
     def _leave(self, network: NetworkView, port: PortView, group: ipaddress.IPv4Address) -> None:
         with Session(self._engine) as session, session.begin():
-            group_id = session.scalar(
-                select(t.MulticastGroup.id).where(
-                    t.MulticastGroup.network_id == network.id, t.MulticastGroup.address == group
-                )
-            )
+            group_id = _group_id(session, network, group)
             if group_id is None:
                 return
             deleted = session.execute(
@@ -189,7 +178,6 @@ class Snooping(threading.Thread):
                 )
             ).rowcount
             if deleted:
-                self.leaves += 1
                 log.info("port %s left %s in network %s", port.name, group, network.name)
             _drop_empty_snooped_groups(session)
 
@@ -207,12 +195,12 @@ class Snooping(threading.Thread):
     def _query_all(self) -> None:
         with self._store.lock:
             networks = list(self._store.snapshot.networks.values())
+        # Sent from 0.0.0.0: Weft is not a router on the network and owns no address there.
+        frame = igmp.general_query(QUERIER_MAC, UNSPECIFIED, self.settings.query_response)
         for network in networks:
             seen = self._external_querier.get(network.id)
             if seen is not None and time.monotonic() - seen < self.settings.other_querier_timeout:
                 continue
-            # Sent from 0.0.0.0: Weft is not a router on the network and owns no address there.
-            frame = igmp.general_query(QUERIER_MAC, UNSPECIFIED, self.settings.query_response)
             self._distribute(network, frame)
 
     def _distribute(self, network: NetworkView, frame: bytes, exclude: PortView | None = None):
@@ -234,6 +222,14 @@ class Snooping(threading.Thread):
                 channel.send(ofcodec.packet_out(xid, OFPP_CONTROLLER, actions, frame))
             except ChannelClosed:
                 continue
+
+
+def _group_id(session: Session, network: NetworkView, group) -> int | None:
+    return session.scalar(
+        select(t.MulticastGroup.id).where(
+            t.MulticastGroup.network_id == network.id, t.MulticastGroup.address == group
+        )
+    )
 
 
 def _drop_empty_snooped_groups(session: Session) -> None:

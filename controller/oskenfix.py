@@ -2,12 +2,13 @@
 
 Disconnects. With the native (threaded) hub, os-ken never emits
 EventOFPStateChange(DEAD_DISPATCHER) when a switch disconnects, and two threads leak per
-disconnect (PLATFORM.md): after the receive loop ends, `Datapath.serve()` joins its send
-thread, which sits forever on an empty queue (`hub.kill` is a no-op on threads), so the
-datapath is never closed. We wrap the receive loop: when it ends, the datapath is marked
-dead (which emits the event) and the send thread is woken with a close request, so `serve()`
-returns and both threads exit. Eventlet's hub (which kills the send thread itself) behaves
-the same with the wrapper: marking dead twice is a no-op.
+disconnect (docs/architecture.md, "Threads and the os-ken hub"): after the receive loop
+ends, `Datapath.serve()` joins its send thread, which sits forever on an empty queue
+(`hub.kill` is a no-op on threads), so the datapath is never closed. We wrap the receive
+loop: when it ends, the datapath is marked dead (which emits the event) and the send thread
+is woken with a close request, so `serve()` returns and both threads exit. Eventlet's hub
+(which kills the send thread itself) behaves the same with the wrapper: marking dead twice
+is a no-op.
 
 Flow statistics. The controller reads a switch's flows only for their cookies (SwitchSync,
 on every connect), but os-ken parses each entry whole, match, instructions and actions into

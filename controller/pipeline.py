@@ -23,8 +23,8 @@ examples and must be kept in step with this module. A packet walks them in order
   port (split horizon: never tunnel to tunnel). Multicast/broadcast goes to FLOOD; unknown
   unicast is dropped.
 - FLOOD (40): broadcast, link-local multicast and IPv6 multicast go to the network's flood
-  group; registered IPv4 multicast groups go to their replication group; unregistered
-  multicast is flooded or dropped by the network's setting.
+  group; registered multicast groups (IPv4 and IPv6) go to their replication group;
+  unregistered IPv4 multicast is flooded or dropped by the network's setting.
 
 Metadata holds the network's VNI from CLASSIFY/TUNNEL_IN on; REG_INGRESS (reg0) says where
 the packet entered. Cookies: bits 63..56 COOKIE_MARK ('W'), 55..48 the Category of the object
@@ -47,7 +47,7 @@ class Table(IntEnum):
 
 
 class Category(IntEnum):
-    """What owns a flow: shown in the cookie, used by tooling and metrics."""
+    """What owns a flow, shown in its cookie: `ovs-ofctl dump-flows` can filter by it."""
 
     PIPELINE = 1  # table-miss and other fixed flows
     TUNNEL = 2  # per peer host
@@ -68,9 +68,9 @@ COOKIE_HASH_BITS = 48
 COOKIE_MARK_MASK = 0xFF << COOKIE_MARK_SHIFT
 WEFT_COOKIE = COOKIE_MARK << COOKIE_MARK_SHIFT
 
-# Group ids: bit 31 marks Weft's groups, bits 30..0 come from a hash of the buckets.
+# Group ids: GROUP_ID_MARK (bit 31) marks Weft's groups; a hash of the buckets, reduced into
+# GROUP_ID_MARK..OFPG_MAX, makes the rest (controller/codec.py, group_id).
 GROUP_ID_MARK = 0x8000_0000
-GROUP_ID_HASH_MASK = 0x7FFF_FFFF
 OFPG_MAX = 0xFFFF_FF00
 
 

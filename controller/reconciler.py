@@ -1,11 +1,12 @@
 """The reconcile loop: database changes in, new switch configurations out.
 
 One thread owns the StateStore and the compiler's SectionCache, so neither needs locking
-beyond the store's reader lock. Changes arrive from the change feed, the OVSDB manager and
-switch connections through `submit`; each burst is folded into one pass that reloads only
-what changed, recompiles only the affected hosts and hands each new SwitchConfig to
-`deliver`. A full reload every `resync_interval` seconds is the safety net against a missed
-notification.
+beyond the store's reader lock. Changes arrive from the change feed through `submit` (what
+the OVSDB manager observes comes back that way, through the database), and switch
+connections ask for their host with `request_hosts`; each burst is folded into one pass that
+reloads only what changed, recompiles only the affected hosts and hands each new
+SwitchConfig to `deliver`. A full reload every `resync_interval` seconds is the safety net
+against a missed notification.
 """
 
 from __future__ import annotations
@@ -94,10 +95,13 @@ class Reconciler(threading.Thread):
             try:
                 self._pass(batch)
             except Exception:
-                # A failed pass must not kill the loop; the next change or resync retries.
+                # A failed pass must not kill the loop. It may have failed after the store
+                # took the new state in, when a reload finds nothing changed: so the retry
+                # reloads everything and also recompiles every host.
                 log.exception("reconcile pass failed; a full resync will follow")
                 failed = True
                 self._queue.put([EVERYTHING])
+                self.request_hosts(self.store.snapshot.hosts)
             for listener in self._pass_listeners:
                 listener(time.monotonic() - started, failed)
             if failed:

@@ -29,8 +29,11 @@ class OpenFlowSettings:
     max_unanswered_echoes: int = 3
 
 
-def start_openflow(settings: OpenFlowSettings, fleet: Fleet, packet_in: list[PacketInHandler]):
-    """Start the OpenFlow listener and the Weft app; return os-ken's service threads."""
+def start_openflow(
+    settings: OpenFlowSettings, fleet: Fleet, packet_in: list[PacketInHandler]
+) -> None:
+    """Start the OpenFlow listener and the Weft app, on os-ken's own threads (which cannot
+    be joined: the service exits without them, see service.py)."""
     oskenfix.install()
     conf = cfg.CONF
     if not conf._args:  # noqa: SLF001 - oslo.config parses once per process
@@ -43,6 +46,5 @@ def start_openflow(settings: OpenFlowSettings, fleet: Fleet, packet_in: list[Pac
     manager = AppManager.get_instance()
     manager.load_apps(["os_ken.controller.ofp_handler"])
     contexts = manager.create_contexts()
-    app = manager.instantiate(WeftOpenFlowApp, fleet=fleet, packet_in=packet_in)
-    threads = manager.instantiate_apps(**contexts)
-    return app, threads
+    manager.instantiate(WeftOpenFlowApp, fleet=fleet, packet_in=packet_in)
+    manager.instantiate_apps(**contexts)

@@ -96,7 +96,7 @@ class ControllerService:
         if failed:
             self.metrics.errors.labels("reconcile").inc()
 
-    def _connection(self, datapath_id: int, address: str, connected: bool, host) -> None:
+    def _connection(self, datapath_id: int, address: str, connected: bool) -> None:
         self.status.switch_connection(datapath_id, address, connected)
 
     # ------------------------------------------------------------ lifecycle

@@ -33,7 +33,6 @@ CHUNK_BYTES = 256 * 1024  # messages are sent in large writes, not one syscall e
 
 @dataclass(frozen=True)
 class ApplyResult:
-    datapath_id: int
     flows_added: int
     flows_deleted: int
     groups_added: int
@@ -172,7 +171,6 @@ class SwitchSync:
         self.installed_flows = set(desired)
         self.installed_groups = set(config.groups)
         return ApplyResult(
-            self.datapath_id,
             len(flows_add),
             len(flows_del),
             len(groups_add),
