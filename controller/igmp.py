@@ -11,9 +11,9 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
+from controller.flows import ETH_TYPE_IPV4, IP_PROTO_IGMP
+
 ETH_HEADER = struct.Struct("!6s6sH")
-ETH_TYPE_IPV4 = 0x0800
-IP_PROTO_IGMP = 2
 
 QUERY = 0x11
 REPORT_V1 = 0x12

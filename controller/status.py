@@ -8,6 +8,7 @@ how `weft host list` learns about unknown switches.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 import queue
@@ -22,7 +23,7 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-VERSION = "0.1.0"
+VERSION = importlib.metadata.version("weft")
 
 
 class StatusWriter(threading.Thread):
