@@ -1,6 +1,6 @@
 """The OVSDB manager on real OVS hosts, driven by the real reconciler and PostgreSQL.
 
-Hosts are registered by inserting rows (as `weft host add` does); the manager runs in the
+Hosts are registered with `weft host add`'s own operation; the manager runs in the
 lab's ctl namespace, fed by a Reconciler whose change feed LISTENs on PostgreSQL, exactly as
 in `weft controller` (minus OpenFlow: no controller listens, which br-int does not mind).
 Waits poll for a state with a generous upper bound (WAIT_SECONDS); nothing asserts on time.
@@ -8,29 +8,31 @@ Waits poll for a state with a generous upper bound (WAIT_SECONDS); nothing asser
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin.hosts import add_host, delete_host
 from controller.changes import start_feed
 from controller.reconciler import Reconciler
 from controller.state import StateStore
-from lab import Lab
+from lab import Lab, deployment
 from lab.layout import CONTROLLER_TARGET, Host
 from models import tables as t
 from models.db import make_engine
+from models.identity import datapath_id_for
 from ovsdb.desired import ControllerSpec, tunnel_port_name
 from ovsdb.manager import OvsdbManager
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
 
 WAIT_SECONDS = 30  # an upper bound on waiting for a state, not a timing assertion
+wait_for = functools.partial(deployment.wait_for, timeout=WAIT_SECONDS)
 
 
 class Rig:
@@ -68,30 +70,22 @@ class Rig:
     # ------------------------------------------------------------ database
 
     def register(self, *hosts: Host) -> dict[str, int]:
-        """Insert host rows for lab hosts (all in one transaction); {name: id}."""
+        """Add lab hosts (all in one transaction); {name: id}."""
         return self.register_targets({h.name: (h.ovsdb_target, h.tunnel_ip) for h in hosts})
 
     def register_targets(self, hosts: dict[str, tuple[str, str]]) -> dict[str, int]:
+        """Add hosts {name: (OVSDB target, tunnel IP)} as `weft host add` does, all in one
+        transaction; {name: id}."""
         with Session(self.engine) as session, session.begin():
-            ids = {}
-            for name, (target, tunnel_ip) in hosts.items():
-                row = t.Host(
-                    name=name, ovsdb_target=target, tunnel_ip=tunnel_ip,
-                    datapath_type="netdev", datapath_id=_datapath_id(name),
-                )
-                session.add(row)
-                session.flush()
-                ids[name] = row.id
-        return ids
+            return {
+                name: add_host(session, name, target, tunnel_ip).id
+                for name, (target, tunnel_ip) in hosts.items()
+            }
 
-    def delete_host(self, host_id: int) -> None:
-        """As `weft host delete` does: unbind its ports, then delete it."""
+    def delete_host(self, name: str) -> None:
+        """As `weft host del` does."""
         with Session(self.engine) as session, session.begin():
-            session.execute(
-                update(t.Port).where(t.Port.host_id == host_id)
-                .values(host_id=None, ofport=None, state="unbound", bound_at=None)
-            )
-            session.execute(delete(t.Host).where(t.Host.id == host_id))
+            delete_host(session, name)
 
     def add_port(self, name: str, mac: str) -> int:
         """A port row (in network "blue", created on first use); its id."""
@@ -161,18 +155,6 @@ class Rig:
         return len(re.findall(rf'"weft: reconcile {host}"', log))
 
 
-def _datapath_id(name: str) -> int:
-    return 0x5746_0000_0000_0000 + int.from_bytes(name.encode()[-6:], "big")
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"still not true after {WAIT_SECONDS} s: {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def rigs(make_lab, migrated_postgres_url):
     started: list[Rig] = []
@@ -193,12 +175,12 @@ def rigs(make_lab, migrated_postgres_url):
 def test_three_hosts_get_br_int_and_a_full_mesh_and_a_second_reconcile_writes_nothing(rigs):
     rig = rigs(hosts=3)
     ids = rig.register(*rig.lab.hosts)
-    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    wait_for(lambda: rig.mesh_ready(ids), what="full mesh recorded")
     # BFD comes on once both ends of a tunnel exist, and is recorded when up at both ends.
     wait_for(
         lambda: len(rig.tunnel_rows()) == 6
         and all(status == "up" for _, status in rig.tunnel_rows().values()),
-        "BFD up on every tunnel",
+        what="BFD up on every tunnel",
     )
 
     for host in rig.lab.hosts:
@@ -207,7 +189,7 @@ def test_three_hosts_get_br_int_and_a_full_mesh_and_a_second_reconcile_writes_no
         assert rig.get(name, "Bridge", "br-int", "datapath_type") == "netdev"
         assert rig.get(name, "Bridge", "br-int", "protocols") == "[OpenFlow13, OpenFlow14]"
         assert rig.get(name, "Bridge", "br-int", "other_config:datapath-id") == (
-            f"{_datapath_id(name):016x}"
+            f"{datapath_id_for(name):016x}"
         )
         assert rig.get(name, "Bridge", "br-int", "other_config:disable-in-band") == "true"
         assert rig.get(name, "Bridge", "br-int", "external_ids:weft-owner") == "weft"
@@ -241,15 +223,15 @@ def test_three_hosts_get_br_int_and_a_full_mesh_and_a_second_reconcile_writes_no
 def test_a_deleted_host_loses_its_tunnels_on_the_others(rigs):
     rig = rigs(hosts=3)
     ids = rig.register(*rig.lab.hosts)
-    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    wait_for(lambda: rig.mesh_ready(ids), what="full mesh recorded")
     gone = tunnel_port_name(ids["host3"])
     assert all(gone in rig.ports(host) for host in ("host1", "host2"))
 
-    rig.delete_host(ids["host3"])
+    rig.delete_host("host3")
 
     wait_for(
         lambda: all(gone not in rig.ports(host) for host in ("host1", "host2")),
-        "tunnels to host3 removed",
+        what="tunnels to host3 removed",
     )
     assert rig.ports("host1") == {tunnel_port_name(ids["host2"])}
     assert rig.ports("host2") == {tunnel_port_name(ids["host1"])}
@@ -259,7 +241,7 @@ def test_a_deleted_host_loses_its_tunnels_on_the_others(rigs):
 def test_a_host_restarted_with_an_empty_database_is_provisioned_again(rigs):
     rig = rigs(hosts=2)
     ids = rig.register(*rig.lab.hosts)
-    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    wait_for(lambda: rig.mesh_ready(ids), what="full mesh recorded")
     tunnel = tunnel_port_name(ids["host2"])
     old_uuid = rig.get("host1", "Interface", tunnel, "_uuid")
 
@@ -270,21 +252,21 @@ def test_a_host_restarted_with_an_empty_database_is_provisioned_again(rigs):
                               "find", "Interface", f"name={tunnel}").split()
         return len(ports) == 2 and ports[0] != old_uuid and int(ports[1]) > 0
 
-    wait_for(provisioned_anew, "host1 has br-int and its tunnel again")
+    wait_for(provisioned_anew, what="host1 has br-int and its tunnel again")
     assert rig.get("host1", "Bridge", "br-int", "fail_mode") == "secure"
     assert rig.lab.vsctl("host1", "get-controller", "br-int").split() == [CONTROLLER_TARGET]
-    wait_for(lambda: rig.host_state(ids["host1"]) == ("connected", None), "host1 connected")
+    wait_for(lambda: rig.host_state(ids["host1"]) == ("connected", None), what="host1 connected")
     wait_for(
         lambda: rig.tunnels()[(ids["host1"], ids["host2"])]
         == int(rig.get("host1", "Interface", tunnel, "ofport")),
-        "the new tunnel's ofport recorded",
+        what="the new tunnel's ofport recorded",
     )
 
 
 def test_ports_the_manager_does_not_own_survive_reconciles(rigs):
     rig = rigs(hosts=2)
     ids = rig.register(*rig.lab.hosts)
-    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    wait_for(lambda: rig.mesh_ready(ids), what="full mesh recorded")
     rig.lab.vsctl(
         "host1", "add-port", "br-int", "by-hand",
         "--", "set", "Interface", "by-hand", "type=vxlan", "options:remote_ip=203.0.113.99",
@@ -303,30 +285,30 @@ def test_ports_the_manager_does_not_own_survive_reconciles(rigs):
 def test_a_container_binds_its_port_and_unbinds_it_when_it_goes(rigs):
     rig = rigs(hosts=2)
     ids = rig.register(*rig.lab.hosts)
-    wait_for(lambda: rig.mesh_ready(ids), "full mesh recorded")
+    wait_for(lambda: rig.mesh_ready(ids), what="full mesh recorded")
     port_id = rig.add_port("web", "02:00:00:00:01:01")
     assert rig.binding(port_id) == ("unbound", None, None)
 
     container = rig.lab.attach("web", "host2", "02:00:00:00:01:01", ["198.51.100.11/24"])
     ofport = int(rig.get("host2", "Interface", container.veth, "ofport"))
-    wait_for(lambda: rig.binding(port_id) == ("bound", ids["host2"], ofport), "web bound")
+    wait_for(lambda: rig.binding(port_id) == ("bound", ids["host2"], ofport), what="web bound")
 
     rig.lab.detach("web")
-    wait_for(lambda: rig.binding(port_id) == ("unbound", None, None), "web unbound")
+    wait_for(lambda: rig.binding(port_id) == ("unbound", None, None), what="web unbound")
 
 
 def test_an_unknown_iface_id_is_a_stray_until_its_port_is_created(rigs):
     rig = rigs(hosts=1)
     ids = rig.register(*rig.lab.hosts)
-    wait_for(lambda: rig.host_state(ids["host1"]) == ("connected", None), "host1 connected")
-    wait_for(lambda: "br-int" in rig.lab.vsctl("host1", "list-br").split(), "br-int")
+    wait_for(lambda: rig.host_state(ids["host1"]) == ("connected", None), what="host1 connected")
+    wait_for(lambda: "br-int" in rig.lab.vsctl("host1", "list-br").split(), what="br-int")
 
     container = rig.lab.attach("ghost", "host1", "02:00:00:00:01:02", ["198.51.100.12/24"])
     ofport = int(rig.get("host1", "Interface", container.veth, "ofport"))
-    wait_for(lambda: rig.strays() == {(ids["host1"], "ghost"): ofport}, "ghost is a stray")
+    wait_for(lambda: rig.strays() == {(ids["host1"], "ghost"): ofport}, what="ghost is a stray")
 
     port_id = rig.add_port("ghost", "02:00:00:00:01:02")
-    wait_for(lambda: rig.binding(port_id) == ("bound", ids["host1"], ofport), "ghost bound")
+    wait_for(lambda: rig.binding(port_id) == ("bound", ids["host1"], ofport), what="ghost bound")
     assert rig.strays() == {}
 
 
@@ -347,18 +329,18 @@ def test_unreachable_hosts_are_disconnected_with_a_reason_and_never_hold_up_the_
         })
         ids = rig.register(*rig.lab.hosts)
 
-        wait_for(lambda: rig.mesh_ready(ids), "the real hosts have their mesh")
+        wait_for(lambda: rig.mesh_ready(ids), what="the real hosts have their mesh")
         wait_for(
             lambda: rig.host_state(bad["refused"]) == ("disconnected", "connection refused"),
-            "refused reported",
+            what="refused reported",
         )
         wait_for(
             lambda: rig.host_state(bad["absent"]) == ("disconnected", "no route to host"),
-            "absent reported",
+            what="absent reported",
         )
         assert rig.host_state(bad["hung"]) == ("pending", None)
         assert all(rig.host_state(i) == ("connected", None) for i in ids.values())
     finally:
         hung_server.close()
-    wait_for(lambda: rig.host_state(bad["hung"])[0] == "disconnected", "hung reported")
+    wait_for(lambda: rig.host_state(bad["hung"])[0] == "disconnected", what="hung reported")
     assert rig.host_state(bad["hung"])[1] == "connection reset by peer"
