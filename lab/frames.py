@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from lab import Lab
+from lab import Lab, netns
 
 SEND = """
 import socket, sys
@@ -96,9 +96,9 @@ class Capture:
         self.frames: list[bytes] = []
 
     def __enter__(self) -> Capture:
-        namespace = self._lab.container(self._port).netns
-        self._process = subprocess.Popen(
-            ["ip", "netns", "exec", namespace, sys.executable, "-c", CAPTURE, str(self._seconds)],
+        self._process = netns.popen(
+            [sys.executable, "-c", CAPTURE, str(self._seconds)],
+            netns=self._lab.container(self._port).netns,
             stdout=subprocess.PIPE,
             text=True,
         )
