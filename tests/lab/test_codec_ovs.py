@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import struct
-import subprocess
 import tempfile
-import time
 
 import pytest
 from os_ken.ofproto import ofproto_parser
@@ -37,6 +34,7 @@ from controller.flows import (
     match,
 )
 from controller.pipeline import COOKIE_CATEGORY_SHIFT, WEFT_COOKIE, Category, Table
+from lab import netns
 from tests.support.ofclient import OFPT_ERROR, Message, OFClient
 
 pytestmark = pytest.mark.lab
@@ -54,25 +52,21 @@ class DummySwitch:
     def __init__(self):
         self.netns = f"wcodec{os.getpid()}"
         self.base = tempfile.mkdtemp(prefix="wcodec-")
-        self.env = {**os.environ, **{f"OVS_{d}DIR": self.base
-                                     for d in ("RUN", "DB", "LOG", "SYSCONF")}}
+        self.env = {f"OVS_{d}DIR": self.base for d in ("RUN", "DB", "LOG", "SYSCONF")}
 
-    def _run(self, *argv: str, netns: bool = False) -> str:
-        prefix = ("ip", "netns", "exec", self.netns) if netns else ()
-        done = subprocess.run([*prefix, *argv], env=self.env, capture_output=True, text=True,
-                              timeout=30)
-        if done.returncode:
-            raise RuntimeError(f"{argv} failed: {done.stderr}")
-        return done.stdout
+    def _run(self, *argv: str, inside: bool = False) -> str:
+        """Run a command (inside our netns if asked) with the lab's guards; CommandError if
+        it fails."""
+        return netns.run(argv, netns=self.netns if inside else None, env=self.env).stdout
 
     def _daemon(self, name: str, *argv: str) -> None:
         b = self.base
         self._run(name, *argv, f"--unixctl={b}/{name}.ctl", f"--pidfile={b}/{name}.pid",
-                  f"--log-file={b}/{name}.log", "--no-chdir", "--detach", netns=True)
+                  f"--log-file={b}/{name}.log", "--no-chdir", "--detach", inside=True)
 
     def start(self, bridges: tuple[str, ...]) -> None:
-        self._run("ip", "netns", "add", self.netns)
-        self._run("ip", "link", "set", "lo", "up", netns=True)
+        netns.add([self.netns])
+        self._run("ip", "link", "set", "lo", "up", inside=True)
         self._run("ovsdb-tool", "create", f"{self.base}/conf.db", SCHEMA)
         self._daemon("ovsdb-server", f"{self.base}/conf.db", f"--remote=punix:{self.base}/db.sock")
         self.vsctl("--no-wait", "init")
@@ -83,20 +77,9 @@ class DummySwitch:
                        "fail_mode=secure", "protocols=OpenFlow13,OpenFlow14")
 
     def stop(self) -> None:
-        """Stop our daemons by pid, then remove the netns and the directory."""
-        pids = []
-        for name in ("ovs-vswitchd", "ovsdb-server"):
-            try:
-                with open(f"{self.base}/{name}.pid") as pidfile:
-                    pids.append(int(pidfile.read()))
-            except FileNotFoundError:
-                continue
-        ns_pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True,
-                                 text=True).stdout.split()
-        pids += [int(p) for p in ns_pids if int(p) not in pids]
-        for pid in pids:
-            _terminate(pid)
-        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+        """Stop our daemons (every process in our netns), then remove the netns and the
+        directory."""
+        netns.delete([self.netns])
         shutil.rmtree(self.base, ignore_errors=True)
 
     def vsctl(self, *args: str) -> str:
@@ -107,26 +90,6 @@ class DummySwitch:
 
     def mgmt(self, bridge: str) -> str:
         return f"{self.base}/{bridge}.mgmt"
-
-
-def _alive(pid: int) -> bool:
-    """True unless gone or a zombie (kill -0 succeeds on zombies)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _terminate(pid: int) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not _alive(pid):
-            return
-        os.kill(pid, sig)
-        for _ in range(100):
-            if not _alive(pid):
-                return
-            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
