@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 
+from controller.igmp import checksum
 from lab import Lab, netns
 
 SEND = """
@@ -68,18 +69,9 @@ def neighbour_advertisement(src_mac: str, src_ip: str, dst_mac: str, dst_ip: str
             + bytes([2, 1]) + mac_bytes(target_mac))  # option 2: target link-layer address
     icmp = struct.pack("!BBH", 136, 0, 0) + body
     pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
-    icmp = icmp[:2] + struct.pack("!H", _checksum(pseudo + icmp)) + icmp[4:]
+    icmp = icmp[:2] + struct.pack("!H", checksum(pseudo + icmp)) + icmp[4:]
     ipv6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + src + dst
     return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", 0x86DD) + ipv6 + icmp
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def send(lab: Lab, port: str, frames: list[bytes]) -> None:
