@@ -25,7 +25,7 @@ allocators from all choosing the same lowest free value and then failing on thos
   must redo the whole transaction. Networks have no parent row to lock, so creating one takes
   a transaction-level advisory lock (`lock_vnis`) instead.
 - SQLite: one writer at a time by design. Write transactions begin with `BEGIN IMMEDIATE`
-  (admin/session.py), so reading the used addresses and inserting happen under the one write
+  (northbound/session.py), so reading the used addresses and inserting happen under the one write
   lock, and a second writer waits (busy_timeout) instead of failing on a stale read.
 """
 
@@ -65,7 +65,7 @@ class MacSpaceFull(IpamError):
     def __init__(self, network: str, vni: int) -> None:
         super().__init__(
             f'network "{network}" has used all {MAC_NUMBERS} MACs {_mac(vni, 0)[:-5]}xx:xx; '
-            "give the port one with --mac"
+            "give the port a MAC of its own"
         )
 
 
@@ -124,43 +124,66 @@ def reserved_reason(cidr: IPNetwork, gateway: IPAddress | None, address: IPAddre
     return None
 
 
-def used_addresses(session: Session, subnet_id: int) -> list[IPAddress]:
-    return list(
-        session.scalars(select(t.PortAddress.address).where(t.PortAddress.subnet_id == subnet_id))
-    )
-
-
-def allocate_address(session: Session, network: t.Network, subnet: t.Subnet) -> IPAddress:
-    """The lowest address of `subnet` that no port has; raise SubnetFull if there is none.
-
-    Call within `lock_network(network)`. Cost: one query and a walk over the used addresses.
-    """
-    taken = {int(a) for a in used_addresses(session, subnet.id)}
-    if subnet.gateway is not None:
-        taken.add(int(subnet.gateway))
-    candidate, last = usable_bounds(subnet.cidr)
-    while candidate in taken:
-        candidate += 1
-    if candidate > last:
-        raise SubnetFull(network.name, subnet)
-    return type(subnet.cidr.network_address)(candidate)
-
-
-# ---------------------------------------------------------------- MACs
-
-
 def _mac(vni: int, number: int) -> str:
     return normalize_mac(f"{MAC_PREFIX:02x}{vni:06x}{number:04x}")
 
 
-def allocate_mac(session: Session, network: t.Network) -> str:
-    """The lowest free `02:VV:VV:VV:NN:NN` of `network`; raise MacSpaceFull if none is left.
+class NetworkAllocator:
+    """What is free in one network, read once: the MACs and the addresses of each subnet.
 
-    Call within `lock_network(network)`.
+    Create it within `lock_network(network)`. Allocating for many ports in one transaction
+    (a batch of ports) then costs one query for the MACs and one per subnet, not one each per
+    port; each allocation takes the lowest free value and remembers it, so a batch never
+    hands the same value out twice.
     """
-    taken = set(session.scalars(select(t.Port.mac).where(t.Port.network_id == network.id)))
-    for number in range(1, MAC_NUMBERS + 1):
-        mac = _mac(network.vni, number)
-        if mac not in taken:
-            return mac
-    raise MacSpaceFull(network.name, network.vni)
+
+    def __init__(self, session: Session, network: t.Network) -> None:
+        self.network = network
+        self._macs = set(
+            session.scalars(select(t.Port.mac).where(t.Port.network_id == network.id))
+        )
+        self._next_mac = 1
+        self._taken: dict[int, set[int]] = {}
+        self._next_address: dict[int, int] = {}
+        for subnet in network.subnets:
+            taken = {
+                int(a) for a in session.scalars(
+                    select(t.PortAddress.address).where(t.PortAddress.subnet_id == subnet.id)
+                )
+            }
+            if subnet.gateway is not None:
+                taken.add(int(subnet.gateway))
+            self._taken[subnet.id] = taken
+            self._next_address[subnet.id] = usable_bounds(subnet.cidr)[0]
+
+    def mac_is_free(self, mac: str) -> bool:
+        return mac not in self._macs
+
+    def take_mac(self, mac: str) -> str:
+        self._macs.add(mac)
+        return mac
+
+    def new_mac(self) -> str:
+        """The lowest free `02:VV:VV:VV:NN:NN` (module doc); raise MacSpaceFull if none is left."""
+        for number in range(self._next_mac, MAC_NUMBERS + 1):
+            mac = _mac(self.network.vni, number)
+            if mac not in self._macs:
+                self._next_mac = number + 1
+                return self.take_mac(mac)
+        raise MacSpaceFull(self.network.name, self.network.vni)
+
+    def take_address(self, subnet: t.Subnet, address: IPAddress) -> IPAddress:
+        self._taken[subnet.id].add(int(address))
+        return address
+
+    def new_address(self, subnet: t.Subnet) -> IPAddress:
+        """The lowest address of `subnet` no port has; raise SubnetFull if there is none."""
+        taken = self._taken[subnet.id]
+        candidate, last = self._next_address[subnet.id], usable_bounds(subnet.cidr)[1]
+        while candidate in taken:
+            candidate += 1
+        if candidate > last:
+            raise SubnetFull(self.network.name, subnet)
+        self._next_address[subnet.id] = candidate + 1
+        return self.take_address(subnet, type(subnet.cidr.network_address)(candidate))
+

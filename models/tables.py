@@ -3,6 +3,7 @@ controller.
 
 Desired (northbound, written by `weft` admin commands): hosts, networks, subnets, ports,
 port_addresses, multicast_groups and static group_members.
+Credentials (written by admins): api_tokens, the bearer tokens of the HTTP API.
 Observed (southbound, written by the controller): host state, port bindings (host, ofport),
 tunnels, snooped group_members, switches and controllers.
 
@@ -31,6 +32,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from models.limits import (
+    DATAPATH_TYPES,
+    DEFAULT_MTU,
+    HOST_STATES,
+    MEMBER_ORIGINS,
+    MTU_MAX,
+    MTU_MIN,
+    PORT_STATES,
+    TOKEN_ROLES,
+    TUNNEL_STATES,
+    UNREGISTERED_MULTICAST,
+    VNI_MAX,
+    VNI_MIN,
+)
 from models.types import (
     MAX_DATAPATH_ID,
     CidrNetwork,
@@ -41,14 +56,6 @@ from models.types import (
     utcnow,
 )
 
-VNI_MIN, VNI_MAX = 1, 2**24 - 1
-MTU_MIN, MTU_MAX = 576, 9000
-HOST_STATES = ("pending", "connected", "disconnected")
-PORT_STATES = ("unbound", "bound")
-TUNNEL_STATES = ("unknown", "up", "down")
-DATAPATH_TYPES = ("netdev", "system")
-UNREGISTERED_MULTICAST = ("drop", "flood")
-MEMBER_ORIGINS = ("static", "snooped")
 # Quoted bounds: PostgreSQL reads them as numeric; SQLite compares them as text with the
 # 20-digit text DatapathId stores there (unquoted, 2**64 - 1 would be a lossy float in SQLite).
 DATAPATH_ID_RANGE = f"datapath_id BETWEEN '0' AND '{MAX_DATAPATH_ID}'"
@@ -108,7 +115,7 @@ class Network(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(63), unique=True)
     vni: Mapped[int] = mapped_column(Integer, unique=True)
-    mtu: Mapped[int] = mapped_column(Integer, default=1450)
+    mtu: Mapped[int] = mapped_column(Integer, default=DEFAULT_MTU)
     unregistered_multicast: Mapped[str] = mapped_column(String(8), default="drop")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
@@ -169,6 +176,10 @@ class Port(Base):
     # Observed by the controller: where the interface is plugged in.
     # Deleting a host unbinds its ports first (same transaction): see the state check below.
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id"))
+    # Desired, for ports created by a host's API token: the host it is meant to bind on.
+    requested_host_id: Mapped[int | None] = mapped_column(
+        ForeignKey("hosts.id", ondelete="SET NULL")
+    )
     ofport: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default="unbound")
     bound_at: Mapped[dt.datetime | None]
@@ -339,3 +350,26 @@ class Controller(Base):
     version: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class ApiToken(Base):
+    """A bearer token of the HTTP API, stored as the SHA-256 of its secret (shown once).
+
+    role "admin" may do everything; role "host" is bound to one host and may only handle the
+    ports that bind there (northbound/tokens.py). A host token goes with its host.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint(_one_of("role", TOKEN_ROLES), name="role"),
+        CheckConstraint("(role = 'host') = (host_id IS NOT NULL)", name="host_role_has_host"),
+    )
