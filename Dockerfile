@@ -28,10 +28,13 @@ RUN python3 -m venv /opt/weft \
         >/src/requirements.txt \
     && pip install -r /src/requirements.txt
 
+# Every package but lab/ (a development tool: namespaces on one machine), so this image has
+# no `weft lab` or `weft demo`.
 COPY README.md /src/
 COPY admin /src/admin
+COPY api /src/api
 COPY controller /src/controller
-COPY lab /src/lab
+COPY northbound /src/northbound
 COPY migrations /src/migrations
 COPY models /src/models
 COPY ovsdb /src/ovsdb

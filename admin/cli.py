@@ -1,15 +1,27 @@
 """The `weft` command line: one Typer app, one sub-app per area.
 
-Each area (hosts, networks, ports, groups, lab, ...) lives in its own module under admin/ and
+Each area (hosts, networks, ports, groups, ...) lives in its own module under admin/ and
 exposes a `app = typer.Typer(...)`; this module only wires them together, so that adding an
-area never touches another's code.
+area never touches another's code. Layers above the CLI (the lab and its demo) add their
+commands as plug-ins: `weft.commands` entry points naming a Typer app (a group of commands)
+or a function (one command), loaded here by name only.
+
+Start-up is kept short: the area modules import only Typer at load time, and each command
+imports the operations (northbound/, SQLAlchemy) when it runs; `weft --help` never loads the
+database layer.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+from importlib.metadata import entry_points
 
 import typer
+
+from admin.options import DATABASE_URL_ENV, DatabaseUrl
+
+PLUGIN_GROUP = "weft.commands"
 
 app = typer.Typer(
     name="weft",
@@ -20,24 +32,42 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main_options(database_url: DatabaseUrl = None) -> None:
+    """Weft: an Open vSwitch SDN controller for multi-host container networks.
+
+    --database-url here holds for the command that follows (it may be given there too).
+    """
+    if database_url:
+        os.environ[DATABASE_URL_ENV] = database_url
+
+
 @functools.cache  # once per process, however many callers (main, tests)
 def _register_areas() -> None:
-    from admin import db, groups, hosts, lab, networks, ports
+    from admin import api, db, groups, hosts, networks, ports, tokens
     from admin.controller import controller
-    from admin.demo import demo
     from admin.status import status
     from admin.topology import topology
 
     app.add_typer(db.app, name="db")
-    app.add_typer(lab.app, name="lab")
     app.command()(controller)
+    app.command()(api.api)
     app.add_typer(hosts.app, name="host")
     app.add_typer(networks.app, name="network")
     app.add_typer(ports.app, name="port")
     app.add_typer(groups.app, name="group")
+    app.add_typer(tokens.app, name="token")
     app.command()(status)
     app.command()(topology)
-    app.command()(demo)
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        try:
+            command = plugin.load()
+        except ImportError:  # a plug-in not installed here (e.g. the lab in a service image)
+            continue
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=plugin.name)
+        else:
+            app.command(plugin.name)(command)
 
 
 def main() -> None:

@@ -13,130 +13,17 @@ IGMP, OSPF, mDNS and neighbour discovery, which Weft always floods to the whole 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Annotated
 
 import typer
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
-from admin.db import DatabaseUrl
-from admin.errors import CommandError, reports_errors
-from admin.inputs import parse_group_address, parse_ip
-from admin.lookup import names_by_id, network_named, port_named
-from admin.output import JsonFlag, print_json, table, timestamp
-from admin.session import reading, writing
-from models import tables as t
-from models.types import IPAddress
+from admin.errors import reports_errors
+from admin.options import DatabaseUrl, JsonFlag
+from admin.output import print_json, table
 
 app = typer.Typer(help="Multicast groups of a network and their members.", no_args_is_help=True)
 
-
-# ---------------------------------------------------------------- operations
-
-
-def _find_group(
-    session: Session, network: t.Network, address: IPAddress
-) -> t.MulticastGroup | None:
-    return session.scalar(
-        select(t.MulticastGroup).where(
-            t.MulticastGroup.network_id == network.id, t.MulticastGroup.address == address
-        )
-    )
-
-
-def _group_in(session: Session, network: t.Network, address: IPAddress) -> t.MulticastGroup:
-    group = _find_group(session, network, address)
-    if group is None:
-        raise CommandError(
-            "GROUP_IP",
-            f'no group {address} in network "{network.name}": create it with '
-            f"`weft group create {network.name} {address}`",
-        )
-    return group
-
-
-def create_group(session: Session, network_name: str, group_ip: str) -> bool:
-    """Create a static group; a group learned by IGMP snooping becomes static (kept).
-    Return whether the group is new."""
-    address = parse_group_address(group_ip)
-    network = network_named(session, network_name, "NET")
-    group = _find_group(session, network, address)
-    if group is not None and group.origin == "static":
-        raise CommandError(
-            "GROUP_IP", f'group {address} already exists in network "{network_name}"'
-        )
-    if group is None:
-        session.add(t.MulticastGroup(network_id=network.id, address=address, origin="static"))
-    else:
-        group.origin = "static"
-    session.flush()
-    return group is None
-
-
-def delete_group(session: Session, network_name: str, group_ip: str) -> None:
-    """Delete a group with all its members, static and snooped."""
-    network = network_named(session, network_name, "NET")
-    group = _group_in(session, network, parse_ip(group_ip, "GROUP_IP"))
-    session.execute(delete(t.MulticastGroup).where(t.MulticastGroup.id == group.id))
-
-
-def join_group(session: Session, group_ip: str, port_name: str) -> str:
-    """Make port `port_name` a static member of the group in its network; return the network."""
-    address = parse_group_address(group_ip)
-    port = port_named(session, port_name, "PORT")
-    network = session.get(t.Network, port.network_id)
-    group = _group_in(session, network, address)
-    if session.get(t.GroupMember, (group.id, port.id, "static")) is not None:
-        raise CommandError("PORT", f'port "{port_name}" is already a static member of {address}')
-    session.add(
-        t.GroupMember(group_id=group.id, port_id=port.id, origin="static", network_id=network.id)
-    )
-    session.flush()
-    return network.name
-
-
-def leave_group(session: Session, group_ip: str, port_name: str) -> None:
-    """End port `port_name`'s static membership (a snooped one expires on its own)."""
-    address = parse_ip(group_ip, "GROUP_IP")
-    port = port_named(session, port_name, "PORT")
-    group = _group_in(session, session.get(t.Network, port.network_id), address)
-    member = session.get(t.GroupMember, (group.id, port.id, "static"))
-    if member is None:
-        snooped = session.get(t.GroupMember, (group.id, port.id, "snooped")) is not None
-        raise CommandError(
-            "PORT",
-            f'port "{port_name}" is not a static member of {address}'
-            + (" (its snooped membership expires on its own)" if snooped else ""),
-        )
-    session.delete(member)
-
-
-def list_groups(session: Session, network: str | None = None) -> list[dict]:
-    query = select(t.MulticastGroup).order_by(t.MulticastGroup.network_id, t.MulticastGroup.id)
-    members = select(t.GroupMember.group_id, t.Port.name, t.GroupMember.origin,
-                     t.GroupMember.expires_at).join(t.Port, t.Port.id == t.GroupMember.port_id)
-    if network is not None:
-        network_id = network_named(session, network, "--network").id
-        query = query.where(t.MulticastGroup.network_id == network_id)
-        members = members.where(t.GroupMember.network_id == network_id)
-    by_group: dict[int, list[dict]] = defaultdict(list)
-    for group_id, port, origin, expires_at in session.execute(
-        members.order_by(t.Port.name, t.GroupMember.origin)
-    ):
-        by_group[group_id].append(
-            {"port": port, "origin": origin, "expires_at": timestamp(expires_at)}
-        )
-    networks = names_by_id(session, t.Network)
-    return [
-        {
-            "network": networks[g.network_id],
-            "address": str(g.address),
-            "origin": g.origin,
-            "members": by_group[g.id],
-        }
-        for g in session.scalars(query)
-    ]
+POSITIONAL = {"network": "NET", "group": "GROUP_IP", "port": "PORT"}
 
 
 # ---------------------------------------------------------------- commands
@@ -148,7 +35,7 @@ PortArg = Annotated[str, typer.Argument(metavar="PORT", help="A port of the grou
 
 
 @app.command("create")
-@reports_errors
+@reports_errors(**POSITIONAL)
 def create_command(network: NetworkArg, group_ip: GroupArg,
                    database_url: DatabaseUrl = None) -> None:
     """Create a multicast group: its traffic then reaches its members only.
@@ -159,6 +46,9 @@ def create_command(network: NetworkArg, group_ip: GroupArg,
       weft group create blue 239.1.1.1
       weft group create blue ff05::1:3
     """
+    from northbound.groups import create_group
+    from northbound.session import writing
+
     with writing(database_url) as session:
         created = create_group(session, network, group_ip)
     done = "created" if created else "made the snooped group"
@@ -166,7 +56,7 @@ def create_command(network: NetworkArg, group_ip: GroupArg,
 
 
 @app.command("del")
-@reports_errors
+@reports_errors(**POSITIONAL)
 def del_command(network: NetworkArg, group_ip: GroupArg,
                 database_url: DatabaseUrl = None) -> None:
     """Delete a group and all its members (static and snooped).
@@ -174,13 +64,16 @@ def del_command(network: NetworkArg, group_ip: GroupArg,
     Example:
       weft group del blue 239.1.1.1
     """
+    from northbound.groups import delete_group
+    from northbound.session import writing
+
     with writing(database_url) as session:
         delete_group(session, network, group_ip)
     typer.echo(f'deleted group {group_ip} of network "{network}"')
 
 
 @app.command("join")
-@reports_errors
+@reports_errors(**POSITIONAL)
 def join_command(group_ip: GroupArg, port: PortArg, database_url: DatabaseUrl = None) -> None:
     """Make a port a static member of a group of its network.
 
@@ -190,19 +83,25 @@ def join_command(group_ip: GroupArg, port: PortArg, database_url: DatabaseUrl = 
     Example:
       weft group create blue 239.1.1.1 && weft group join 239.1.1.1 web-1
     """
+    from northbound.groups import join_group
+    from northbound.session import writing
+
     with writing(database_url) as session:
         network = join_group(session, group_ip, port)
     typer.echo(f'port "{port}" joined {group_ip} in network "{network}"')
 
 
 @app.command("leave")
-@reports_errors
+@reports_errors(**POSITIONAL)
 def leave_command(group_ip: GroupArg, port: PortArg, database_url: DatabaseUrl = None) -> None:
     """End a port's static membership of a group (the group stays).
 
     Example:
       weft group leave 239.1.1.1 web-1
     """
+    from northbound.groups import leave_group
+    from northbound.session import writing
+
     with writing(database_url) as session:
         leave_group(session, group_ip, port)
     typer.echo(f'port "{port}" left {group_ip}')
@@ -222,6 +121,9 @@ def list_command(
       weft group list
       weft group list --network blue --json
     """
+    from northbound.groups import list_groups
+    from northbound.session import reading
+
     with reading(database_url) as session:
         records = list_groups(session, network)
     if as_json:

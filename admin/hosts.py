@@ -1,9 +1,9 @@
 """`weft host`: register the machines running Open vSwitch that Weft manages.
 
 The OVSDB manager reaches a host at its --ovsdb target and builds br-int and the VXLAN mesh
-from its --tunnel-ip; br-int gets the datapath id `models.identity.datapath_id_for(name)`,
-which is how the controller recognises the switch when it connects. Datapaths that connect
-but match no host are listed too, with state "unknown" (from the controller's `switches`).
+from its --tunnel-ip; br-int gets a datapath id derived from the host's name, which is how
+the controller recognises the switch when it connects. Datapaths that connect but match no
+host are listed too, with state "unknown". The operations are northbound/hosts.py.
 """
 
 from __future__ import annotations
@@ -12,17 +12,10 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, aliased
 
-from admin.db import DatabaseUrl
-from admin.errors import CommandError, reports_errors
-from admin.inputs import check_name, parse_ovsdb_target, parse_tunnel_ip
-from admin.lookup import host_named, names_by_id
-from admin.output import JsonFlag, connection, fields, print_json, table, timestamp
-from admin.session import reading, writing
-from models import tables as t
-from models.identity import datapath_id_for, datapath_id_text
+from admin.errors import reports_errors
+from admin.options import DatabaseUrl, JsonFlag
+from admin.output import connection, fields, print_json, table
 
 app = typer.Typer(help="Register and inspect hosts (machines running Open vSwitch).",
                   no_args_is_help=True)
@@ -31,135 +24,6 @@ app = typer.Typer(help="Register and inspect hosts (machines running Open vSwitc
 class DatapathType(StrEnum):
     netdev = "netdev"
     system = "system"
-
-
-# ---------------------------------------------------------------- operations
-
-
-def add_host(
-    session: Session, name: str, ovsdb: str, tunnel_ip: str, datapath_type: str = "netdev"
-) -> t.Host:
-    host = t.Host(
-        name=check_name(name),
-        ovsdb_target=parse_ovsdb_target(ovsdb),
-        tunnel_ip=parse_tunnel_ip(tunnel_ip),
-        datapath_type=datapath_type,
-        datapath_id=datapath_id_for(name),
-    )
-    _check_unique(session, host)
-    session.add(host)
-    session.flush()
-    return host
-
-
-def _check_unique(session: Session, host: t.Host) -> None:
-    if session.scalar(select(t.Host.id).where(t.Host.name == host.name)) is not None:
-        raise CommandError("NAME", f'a host named "{host.name}" already exists')
-    dpid = datapath_id_text(host.datapath_id)
-    others = (
-        ("--ovsdb", t.Host.ovsdb_target, host.ovsdb_target, "is already the OVSDB target of"),
-        ("--tunnel-ip", t.Host.tunnel_ip, host.tunnel_ip, "is already the tunnel IP of"),
-        ("NAME", t.Host.datapath_id, host.datapath_id, f"hashes to datapath id {dpid}, that of"),
-    )
-    for field, column, value, problem in others:
-        other = session.scalar(select(t.Host.name).where(column == value))
-        if other is not None:
-            shown = host.name if column is t.Host.datapath_id else value
-            raise CommandError(field, f'{shown} {problem} host "{other}"')
-
-
-def delete_host(session: Session, name: str) -> int:
-    """Delete host `name` and its tunnels; unbind its ports. Return how many were unbound."""
-    host = host_named(session, name)
-    unbound = session.execute(
-        update(t.Port)
-        .where(t.Port.host_id == host.id)
-        .values(host_id=None, ofport=None, state="unbound", bound_at=None)
-    ).rowcount
-    session.execute(delete(t.Host).where(t.Host.id == host.id))
-    return unbound
-
-
-def _switch_record(switch: t.Switch | None) -> dict | None:
-    if switch is None:
-        return None
-    return {
-        "connected": switch.connected,
-        "address": switch.address,
-        "flows": switch.flows,
-        "last_seen": timestamp(switch.last_seen),
-    }
-
-
-def _host_record(host: t.Host, switch: t.Switch | None, bound_ports: int) -> dict:
-    return {
-        "name": host.name,
-        "datapath_id": datapath_id_text(host.datapath_id),
-        "datapath_type": host.datapath_type,
-        "ovsdb_target": host.ovsdb_target,
-        "tunnel_ip": str(host.tunnel_ip),
-        "state": host.state,
-        "state_reason": host.state_reason,
-        "last_seen": timestamp(host.last_seen),
-        "switch": _switch_record(switch),
-        "bound_ports": bound_ports,
-    }
-
-
-def _unknown_datapath_record(switch: t.Switch) -> dict:
-    """A datapath that connected to the controller but is no host's."""
-    return {
-        "name": None,
-        "datapath_id": datapath_id_text(switch.datapath_id),
-        "datapath_type": None,
-        "ovsdb_target": None,
-        "tunnel_ip": None,
-        "state": "unknown",
-        "state_reason": "connected to the controller but matches no host",
-        "last_seen": timestamp(switch.last_seen),
-        "switch": _switch_record(switch),
-        "bound_ports": 0,
-    }
-
-
-def list_hosts(session: Session) -> list[dict]:
-    """Every host by name, then the datapaths that match no host."""
-    switches = {s.datapath_id: s for s in session.scalars(select(t.Switch))}
-    bound = dict(
-        session.execute(
-            select(t.Port.host_id, func.count()).where(t.Port.host_id.is_not(None))
-            .group_by(t.Port.host_id)
-        ).all()
-    )
-    hosts = session.scalars(select(t.Host).order_by(t.Host.name)).all()
-    records = [
-        _host_record(h, switches.pop(h.datapath_id, None), bound.get(h.id, 0)) for h in hosts
-    ]
-    return records + [_unknown_datapath_record(s) for _, s in sorted(switches.items())]
-
-
-def show_host(session: Session, name: str) -> dict:
-    host = host_named(session, name)
-    switch = session.get(t.Switch, host.datapath_id)
-    networks = names_by_id(session, t.Network)
-    ports = session.execute(
-        select(t.Port.name, t.Port.network_id, t.Port.ofport)
-        .where(t.Port.host_id == host.id)
-        .order_by(t.Port.name)
-    ).all()
-    peer = aliased(t.Host)
-    tunnels = session.execute(
-        select(peer.name, t.Tunnel.ofport, t.Tunnel.status)
-        .join(peer, peer.id == t.Tunnel.peer_id)
-        .where(t.Tunnel.host_id == host.id)
-        .order_by(peer.name)
-    ).all()
-    return _host_record(host, switch, len(ports)) | {
-        "ports": [
-            {"name": p.name, "network": networks[p.network_id], "ofport": p.ofport} for p in ports
-        ],
-        "tunnels": [{"peer": p.name, "ofport": p.ofport, "status": p.status} for p in tunnels],
-    }
 
 
 # ---------------------------------------------------------------- commands
@@ -190,9 +54,13 @@ def add_command(
       weft host add host-a --ovsdb tcp:198.18.0.1:6640 --tunnel-ip 203.0.113.1
       weft host add host-b --ovsdb unix:/run/openvswitch/db.sock --tunnel-ip 203.0.113.2
     """
+    from models.identity import datapath_id_text
+    from northbound.hosts import add_host
+    from northbound.session import writing
+
     with writing(database_url) as session:
         host = add_host(session, name, ovsdb, tunnel_ip, datapath.value)
-        typer.echo(f'added host "{host.name}" (datapath id {datapath_id_text(host.datapath_id)})')
+    typer.echo(f'added host "{host.name}" (datapath id {datapath_id_text(host.datapath_id)})')
 
 
 @app.command("del")
@@ -203,6 +71,9 @@ def del_command(name: HostName, database_url: DatabaseUrl = None) -> None:
     Example:
       weft host del host-a
     """
+    from northbound.hosts import delete_host
+    from northbound.session import writing
+
     with writing(database_url) as session:
         unbound = delete_host(session, name)
     typer.echo(f'deleted host "{name}"' + (f" ({unbound} ports unbound)" if unbound else ""))
@@ -219,6 +90,9 @@ def list_command(as_json: JsonFlag = False, database_url: DatabaseUrl = None) ->
       weft host list
       weft host list --json | jq -r '.[] | select(.state != "connected") | .name'
     """
+    from northbound.hosts import list_hosts
+    from northbound.session import reading
+
     with reading(database_url) as session:
         records = list_hosts(session)
     if as_json:
@@ -247,6 +121,9 @@ def show_command(name: HostName, as_json: JsonFlag = False,
     Example:
       weft host show host-a
     """
+    from northbound.hosts import show_host
+    from northbound.session import reading
+
     with reading(database_url) as session:
         record = show_host(session, name)
     if as_json:

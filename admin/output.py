@@ -1,22 +1,17 @@
 """Rendering command results: aligned text for people, JSON for scripts.
 
 Commands build plain dicts and lists (the JSON keys documented in docs/cli.md) and render
-their text from the same data, so the two outputs never disagree. Times are ISO 8601 in UTC;
-datapath ids are 16 hex digits (a JSON number would lose their low bits in many parsers).
+their text from the same data, so the two outputs never disagree (the records' values:
+northbound/records.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
+from typing import Any
 
 import typer
-
-JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print JSON instead of text (keys: docs/cli.md).")
-]
 
 
 def print_json(data: Any) -> None:
@@ -26,18 +21,6 @@ def print_json(data: Any) -> None:
 def connection(connected: bool | None) -> str | None:
     """A switch's OpenFlow connection as text; None for a switch that never connected."""
     return None if connected is None else ("connected" if connected else "disconnected")
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """`value` with its timezone; SQLite gives back naive datetimes, which are UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
-def timestamp(value: dt.datetime | None) -> str | None:
-    utc = as_utc(value)
-    return None if utc is None else utc.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def cell(value: Any) -> str:

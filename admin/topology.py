@@ -12,17 +12,18 @@ import sys
 from collections import defaultdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import graphviz
 import typer
 
-from admin.db import DatabaseUrl
 from admin.errors import CommandError, reports_errors
-from admin.session import reading
-from models.identity import datapath_id_text
-from models.snapshot import PortView, load_snapshot
-from models.topology import Topology
+from admin.options import DatabaseUrl
+
+if TYPE_CHECKING:  # the models, networkx and graphviz load only when a picture is drawn
+    import graphviz
+
+    from models.snapshot import PortView
+    from models.topology import Topology
 
 TUNNEL_COLOURS = {"up": "forestgreen", "down": "red3", "unknown": "grey50"}
 
@@ -61,6 +62,8 @@ def _tunnels(topology: Topology) -> list[tuple[str, str, str]]:
 
 def text_tree(topology: Topology) -> str:
     """Hosts > networks present there > ports bound there; then unbound ports and tunnels."""
+    from models.identity import datapath_id_text
+
     snapshot, graph = topology.snapshot, topology.graph
     ports = _ports_by_id(topology)
     lines = []
@@ -104,6 +107,8 @@ def _tunnel_status(a, b, edge: dict) -> str:
 
 def dot_graph(topology: Topology) -> graphviz.Graph:
     """Hosts (boxes), networks (ellipses), ports (small boxes); tunnels coloured by status."""
+    import graphviz
+
     ports = _ports_by_id(topology)
     dot = graphviz.Graph("weft", graph_attr={"overlap": "false", "fontname": "Helvetica"},
                          node_attr={"fontname": "Helvetica", "fontsize": "10"})
@@ -144,6 +149,10 @@ def topology(
       weft topology --format png --output cluster.png
       weft topology --format dot | dot -Tpdf -o cluster.pdf
     """
+    from models.snapshot import load_snapshot
+    from models.topology import Topology
+    from northbound.session import reading
+
     with reading(database_url) as session:
         graph = Topology.from_snapshot(load_snapshot(session))
     if output_format is Format.text:

@@ -28,14 +28,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from admin.db import upgrade_database
-from admin.ports import create_port, delete_port
 from lab import Lab
 from lab.deployment import WEFT_FLOWS, wait_for
 from lab.deployment import Deployment as LabDeployment
 from lab.postgres import throwaway_cluster
 from models import tables as t
 from models.db import transaction
+from northbound import schema
+from northbound.ports import create_port, delete_port
 
 PIPELINE_FLOWS = 7  # table misses and IGMP to the controller
 
@@ -170,7 +170,7 @@ def deploy(
     lab = Lab(name)
     with throwaway_cluster() as cluster, contextlib.ExitStack() as cleanup:
         url = cluster.create_database("weft_bench")
-        upgrade_database(url)
+        schema.upgrade(url)
         cleanup.callback(lab.down)
         lab.up(hosts)
         log_dir = options.logs or lab.dir / "bench"

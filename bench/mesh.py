@@ -27,8 +27,6 @@ from harness import summary
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from admin.db import upgrade_database
-from admin.hosts import add_host
 from controller.changes import start_feed
 from controller.reconciler import Reconciler
 from controller.state import StateStore
@@ -37,6 +35,8 @@ from lab.layout import CONTROLLER_TARGET
 from lab.postgres import throwaway_cluster
 from models import tables as t
 from models.db import make_engine
+from northbound import schema
+from northbound.hosts import add_host
 from ovsdb.desired import ControllerSpec
 from ovsdb.manager import OvsdbManager
 
@@ -128,7 +128,7 @@ def main() -> None:
             for number in range(args.rounds):
                 lab.up(args.hosts + 1)
                 url = cluster.create_database(f"mesh_{number}")
-                upgrade_database(url)
+                schema.upgrade(url)
                 for phase, (recorded, bfd_up, transactions) in Round(lab, url).run().items():
                     results[phase].append((recorded, bfd_up, transactions))
                     print(f"round {number + 1}: {phase:8} recorded {recorded:5.2f} s "

@@ -30,13 +30,13 @@ import time
 from harness import Deployment, deploy, log_option, summary, wait_for
 from sqlalchemy import delete, select
 
-from admin.groups import create_group, join_group
 from controller.compiler import compile_host
 from lab import Lab, mcast
 from models import tables as t
 from models.db import transaction
 from models.snapshot import load_snapshot
 from models.topology import Topology
+from northbound.groups import create_group, join_group
 
 HOSTS = 10
 PORTS_PER_HOST = 10

@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from admin import cli
-from admin.db import upgrade_database
 from controller.changes import start_feed
 from controller.reconciler import Reconciler
 from controller.state import StateStore
 from lab.postgres import throwaway_cluster
 from models import tables as t
 from models.db import make_engine
+from northbound import schema
 
 HOSTS = 3
 BOUND_PORTS = 30
@@ -152,7 +152,7 @@ def main() -> None:
     cli._register_areas()
     with throwaway_cluster() as cluster:
         url = cluster.create_database("weft_bench")
-        upgrade_database(url)
+        schema.upgrade(url)
         build_cluster(url)
         samples = measure(url, args.runs, args.warmup)
     print(f"commit -> reconcile, ms ({args.runs} runs per command, PostgreSQL LISTEN/NOTIFY, "

@@ -1,5 +1,6 @@
 """Configuration of `weft controller`: defaults < file (TOML) < environment < command line.
 
+`LayeredSettings` is how any Weft service reads its settings (`weft api` too: api/config.py).
 Every setting has one name, used as the TOML key, as the environment variable (upper case
 with a WEFT_ prefix: `openflow_listen` -> WEFT_OPENFLOW_LISTEN) and, with dashes, as the
 command-line option. Example file (docs/operations.md has the full list):
@@ -19,6 +20,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Self
 
 ENV_PREFIX = "WEFT_"
 
@@ -27,8 +29,38 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+class LayeredSettings:
+    """A frozen dataclass of settings, loaded from defaults < TOML file < WEFT_* environment
+    < explicit overrides (the command line); each value coerced to its field's type."""
+
+    @classmethod
+    def load(
+        cls,
+        path: Path | None = None,
+        environ: Mapping[str, str] = os.environ,
+        overrides: Mapping[str, object] | None = None,
+    ) -> Self:
+        values: dict[str, object] = {}
+        if path is not None:
+            try:
+                values.update(tomllib.loads(Path(path).read_text()))
+            except (OSError, tomllib.TOMLDecodeError) as error:
+                raise ConfigError(f"config file {path}: {error}") from error
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(values) - known.keys()
+        if unknown:
+            raise ConfigError(
+                f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}"
+            )
+        for name in known:
+            if (text := environ.get(ENV_PREFIX + name.upper())) is not None:
+                values[name] = text
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls(**{name: _coerce(known[name], value) for name, value in values.items()})
+
+
 @dataclass(frozen=True)
-class ControllerConfig:
+class ControllerConfig(LayeredSettings):
     database_url: str | None = None
     # OpenFlow: where switches connect, and the target the OVSDB manager gives them.
     openflow_listen: str = "0.0.0.0:6653"
@@ -57,14 +89,14 @@ class ControllerConfig:
     @property
     def openflow_address(self) -> tuple[str, int]:
         """(address, port) to listen on for switches; an empty host means every address."""
-        host, port = _host_port("openflow_listen", self.openflow_listen)
+        host, port = host_port("openflow_listen", self.openflow_listen)
         return host or "0.0.0.0", port
 
     @property
     def metrics_address(self) -> tuple[str, int] | None:
         if not self.metrics_listen:
             return None
-        host, port = _host_port("metrics_listen", self.metrics_listen)
+        host, port = host_port("metrics_listen", self.metrics_listen)
         return host or "0.0.0.0", port
 
     @property
@@ -76,31 +108,6 @@ class ControllerConfig:
         if host in ("0.0.0.0", "::"):
             return None
         return f"tcp:[{host}]:{port}" if ":" in host else f"tcp:{host}:{port}"
-
-    @classmethod
-    def load(
-        cls,
-        path: Path | None = None,
-        environ: Mapping[str, str] = os.environ,
-        overrides: Mapping[str, object] | None = None,
-    ) -> ControllerConfig:
-        values: dict[str, object] = {}
-        if path is not None:
-            try:
-                values.update(tomllib.loads(Path(path).read_text()))
-            except (OSError, tomllib.TOMLDecodeError) as error:
-                raise ConfigError(f"config file {path}: {error}") from error
-        known = {f.name: f for f in fields(cls)}
-        unknown = set(values) - known.keys()
-        if unknown:
-            raise ConfigError(
-                f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}"
-            )
-        for name in known:
-            if (text := environ.get(ENV_PREFIX + name.upper())) is not None:
-                values[name] = text
-        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        return cls(**{name: _coerce(known[name], value) for name, value in values.items()})
 
 
 def _coerce(field: dataclasses.Field, value: object) -> object:
@@ -121,7 +128,7 @@ def _coerce(field: dataclasses.Field, value: object) -> object:
     return value
 
 
-def _host_port(name: str, value: str) -> tuple[str, int]:
+def host_port(name: str, value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"{name}: {value!r} is not HOST:PORT")

@@ -1,19 +1,23 @@
-"""`weft lab`: build and drive the lab (real OVS hosts in network namespaces).
+"""`weft lab` and `weft demo`: build and drive the lab (real OVS hosts in network namespaces).
 
-A thin layer over lab.Lab; docs/lab.md describes the layout. Every command takes --name
-(env WEFT_LAB, default "weft"), so several labs can live side by side. Like every lab
+A thin layer over lab.Lab; docs/lab.md describes the layout. Every `weft lab` command takes
+--name (env WEFT_LAB, default "weft"), so several labs can live side by side. Like every lab
 command, these refuse to run in the machine's root network namespace.
+
+The lab sits above the CLI's own layer: admin/ never imports it. These commands join `weft`
+as a plug-in, through the `weft.commands` entry points in pyproject.toml (admin/cli.py loads
+them), so an installation without the lab (the controller image) has no `weft lab`.
 """
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from admin.output import print_json
-from lab import Lab, LabError
 from lab.layout import DEFAULT_NAME, MAX_HOSTS
 
 app = typer.Typer(help="Real OVS hosts in network namespaces, for tests and demos.",
@@ -25,11 +29,20 @@ LabName = Annotated[
 ]
 
 
+def _lab(name: str):
+    """The lab named `name` (imported here: `weft --help` need not load the lab)."""
+    from lab import Lab
+
+    return Lab(name)
+
+
 def _reports_errors(command):
     """Turn the lab's expected failures into one line on stderr and exit status 1."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from lab import LabError
+
         try:
             return command(*args, **kwargs)
         except (LabError, ValueError) as exc:
@@ -51,7 +64,7 @@ def up(
       weft lab up
       weft lab up --hosts 10 --name big
     """
-    lab = Lab(name).up(hosts)
+    lab = _lab(name).up(hosts)
     typer.echo(f"lab {name}: {hosts} hosts up; controller address {lab.controller_ip}, "
                f"run clients with `weft lab exec ctl -- ...`")
 
@@ -64,7 +77,7 @@ def down(name: LabName = DEFAULT_NAME) -> None:
     Example:
       weft lab down --name big
     """
-    Lab(name).down()
+    _lab(name).down()
 
 
 @app.command()
@@ -79,7 +92,7 @@ def status(
       weft lab status
       weft lab status --json
     """
-    report = Lab(name).status()
+    report = _lab(name).status()
     if as_json:
         print_json(report.to_dict())
         return
@@ -111,7 +124,7 @@ def attach(
     Example:
       weft lab attach web-1 --host host1 --mac 02:00:00:00:01:01 --ip 198.51.100.11/24
     """
-    container = Lab(name).attach(port, host, mac, ip)
+    container = _lab(name).attach(port, host, mac, ip)
     typer.echo(f"{port}: {container.netns}, {container.veth} on {host}")
 
 
@@ -123,7 +136,7 @@ def detach(port: str, name: LabName = DEFAULT_NAME) -> None:
     Example:
       weft lab detach web-1
     """
-    Lab(name).detach(port)
+    _lab(name).detach(port)
 
 
 @app.command()
@@ -140,7 +153,7 @@ def restart(
       weft lab restart host1 --vswitchd-only
       weft lab restart host2 --fresh-db
     """
-    lost = Lab(name).restart(host, vswitchd_only=vswitchd_only, fresh_db=fresh_db)
+    lost = _lab(name).restart(host, vswitchd_only=vswitchd_only, fresh_db=fresh_db)
     if lost:
         typer.echo(f"containers without an OVS port now: {' '.join(lost)}")
 
@@ -160,5 +173,26 @@ def exec_(
       weft lab exec host1 -- ovs-ofctl -O OpenFlow13 dump-flows br-int
       weft lab exec web-1 -- ping -c 1 198.51.100.12
     """
-    result = Lab(name).exec(target, command, check=False, capture=False, timeout=None)
+    result = _lab(name).exec(target, command, check=False, capture=False, timeout=None)
     raise typer.Exit(result.returncode)
+
+
+def demo(
+    picture: Annotated[
+        Path, typer.Option("--picture", help="Where to write the topology picture (PNG).")
+    ] = Path("weft-demo-topology.png"),
+) -> None:
+    """Build a 3-host lab, run the controller on SQLite, create two networks with containers
+    on every host and a multicast group, check reachability, isolation, multicast and a
+    controller restart with real packets, print a report, and remove everything.
+
+    Exit status 0 only if every check passed. Run it inside an isolated network namespace
+    (scripts/demo does).
+
+    Example:
+      unshare --net sh -c 'ip link set lo up && weft demo'
+    """
+    from lab.demo import run
+
+    if not run(picture.resolve()):
+        raise typer.Exit(1)

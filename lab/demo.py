@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from itertools import permutations
 from pathlib import Path
 
-from admin.db import upgrade_database
 from admin.topology import dot_graph
 from lab import Lab, frames, mcast
 from lab.deployment import Deployment, wait_for
 from models.db import transaction
 from models.snapshot import load_snapshot
 from models.topology import Topology
+from northbound import schema
 
 LAB_NAME = "weft-demo"
 CIDR = "10.40.0.0/24"
@@ -91,7 +91,7 @@ def run(picture: Path, out=sys.stdout) -> bool:
     with tempfile.TemporaryDirectory(prefix="weft-demo-") as workdir, _lab(report) as lab:
         database_url = f"sqlite:///{workdir}/weft.db"
         report.step(f"database: {database_url} (SQLite, the embedded default)")
-        upgrade_database(database_url)
+        schema.upgrade(database_url)
         d = Deployment(
             lab,
             database_url,

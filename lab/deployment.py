@@ -1,10 +1,10 @@
 """A whole Weft deployment in a lab: database, registered hosts, the controller, containers.
 
 `Deployment` is what the demo, the end-to-end tests and the benchmarks drive: it registers
-the lab's hosts with the real admin operations, runs the real `weft controller` process in
+the lab's hosts with the northbound operations, runs the real `weft controller` process in
 the lab's control namespace (so it can be killed and restarted like the service it is),
 creates networks and ports and plugs containers in with the lab. Its admin writes go through
-the commands' own session (admin/session.py: BEGIN IMMEDIATE on SQLite, where the demo runs,
+the operations' own session (northbound/session.py: BEGIN IMMEDIATE on SQLite, where the demo runs,
 so they wait for the controller's concurrent writes instead of failing). Waits poll the
 database or the switch, never sleep blindly.
 """
@@ -23,14 +23,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from admin.hosts import add_host
-from admin.networks import create_network
-from admin.ports import create_port
-from admin.session import writing
 from lab import Lab
 from lab.layout import CONTROLLER_PORT, CONTROLLER_TARGET
 from models import tables as t
 from models.db import make_engine, transaction
+from northbound.hosts import add_host
+from northbound.networks import create_network
+from northbound.ports import create_port
+from northbound.session import writing
 
 WEFT = str(Path(sys.executable).with_name("weft"))
 FETCH = (

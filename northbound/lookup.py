@@ -1,29 +1,29 @@
-"""Finding the rows commands name by their names, with the error an operator should see."""
+"""Finding the rows operations are given by name, with the error a caller should see."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin.errors import not_found
 from models import tables as t
+from northbound.errors import not_found
 
 
-def host_named(session: Session, name: str, field: str = "NAME") -> t.Host:
+def host_named(session: Session, name: str, field: str = "name") -> t.Host:
     host = session.scalar(select(t.Host).where(t.Host.name == name))
     if host is None:
         raise not_found("host", name, field)
     return host
 
 
-def network_named(session: Session, name: str, field: str = "NAME") -> t.Network:
+def network_named(session: Session, name: str, field: str = "name") -> t.Network:
     network = session.scalar(select(t.Network).where(t.Network.name == name))
     if network is None:
         raise not_found("network", name, field)
     return network
 
 
-def port_named(session: Session, name: str, field: str = "NAME") -> t.Port:
+def port_named(session: Session, name: str, field: str = "name") -> t.Port:
     port = session.scalar(select(t.Port).where(t.Port.name == name))
     if port is None:
         raise not_found("port", name, field)

@@ -150,8 +150,8 @@ JSON_COMMANDS = [  # (command, exit code, its JSON on an empty database)
 
 def test_every_area_is_walked():
     assert {command[0] for command in EVERY_COMMAND} == {
-        "controller", "db", "demo", "group", "host", "lab", "network", "port", "status",
-        "topology",
+        "api", "controller", "db", "demo", "group", "host", "lab", "network", "port", "status",
+        "token", "topology",
     }
     assert ["lab", "exec"] in EVERY_COMMAND and ["db", "upgrade"] in EVERY_COMMAND
 

@@ -102,8 +102,7 @@ def test_creating_a_snooped_group_makes_it_static(weft):
         (["create", "blue", "198.51.100.7"], "GROUP_IP: 198.51.100.7 is not a multicast address"),
         (["create", "nope", "239.1.1.1"], 'NET: no network named "nope"'),
         (["join", "239.9.9.9", "web-1"],
-         'GROUP_IP: no group 239.9.9.9 in network "blue": create it with '
-         "`weft group create blue 239.9.9.9`"),
+         'GROUP_IP: no group 239.9.9.9 in network "blue": create it first'),
         (["join", "239.1.1.1", "red-1"], 'GROUP_IP: no group 239.1.1.1 in network "red"'),
         (["join", "239.1.1.1", "web-1"],
          'PORT: port "web-1" is already a static member of 239.1.1.1'),

@@ -70,7 +70,7 @@ def test_del_refuses_a_network_with_ports_and_force_deletes_them(weft):
     weft.ok("group", "join", "239.1.1.1", "web-1")
     assert weft.refused("network", "del", "blue") == (
         'error: NAME: network "blue" still has 4 ports (web-1, web-2, web-3, ...): delete them '
-        "first, or pass --force to delete them with it"
+        "first, or delete the network with its ports (force)"
     )
     assert weft.ok("network", "del", "blue", "--force") == (
         'deleted network "blue" and its 4 ports\n'

@@ -37,6 +37,7 @@ def test_allocates_a_local_mac_and_the_lowest_free_address_of_each_subnet(weft):
         "host": None,
         "ofport": None,
         "bound_at": None,
+        "requested_host": None,
         "groups": [],
     }
     assert create(weft, "web-2")["addresses"] == ["198.51.100.3", "2001:db8:1::2"]

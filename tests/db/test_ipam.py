@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from admin.networks import create_network
-from admin.ports import create_port
-from admin.session import writing
 from models import ipam
 from models import tables as t
+from northbound.networks import create_network
+from northbound.ports import create_port
+from northbound.session import writing
 
 pytestmark = pytest.mark.postgres
 

@@ -14,11 +14,11 @@ from itertools import permutations
 
 import pytest
 
-from admin.hosts import delete_host, list_hosts
 from lab import frames
 from lab.deployment import Deployment, wait_for
 from lab.layout import CONTROLLER_TARGET
 from models.db import transaction
+from northbound.hosts import delete_host, list_hosts
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
 

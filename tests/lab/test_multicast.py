@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from admin.groups import create_group, join_group
 from lab import frames, mcast
 from lab.deployment import Deployment, wait_for
 from models import tables as t
 from models.db import transaction
+from northbound.groups import create_group, join_group
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
 

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin.hosts import add_host, delete_host
 from controller.changes import start_feed
 from controller.reconciler import Reconciler
 from controller.state import StateStore
@@ -26,6 +25,7 @@ from lab.layout import CONTROLLER_TARGET, Host
 from models import tables as t
 from models.db import make_engine
 from models.identity import datapath_id_for
+from northbound.hosts import add_host, delete_host
 from ovsdb.desired import ControllerSpec, tunnel_port_name
 from ovsdb.manager import OvsdbManager
 

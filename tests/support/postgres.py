@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from admin.db import upgrade_database
 from lab.postgres import PORT, SUPERUSER, Cluster, throwaway_cluster
+from northbound import schema
 
 TEMPLATE_DB = "weft_migrated"
 
@@ -58,7 +58,7 @@ def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _migrated_postgres_template(postgres_cluster: Cluster) -> Iterator[str]:
     with janitor(postgres_cluster, TEMPLATE_DB):
-        upgrade_database(postgres_cluster.url(TEMPLATE_DB))
+        schema.upgrade(postgres_cluster.url(TEMPLATE_DB))
         yield TEMPLATE_DB
 
 
@@ -80,7 +80,7 @@ def sqlite_url(tmp_path: Path) -> str:
 def migrated_sqlite_url(tmp_path: Path) -> str:
     # Not sqlite_url's file: a test may want an empty and a migrated database at once.
     url = f"sqlite:///{tmp_path / 'weft-migrated.db'}"
-    upgrade_database(url)
+    schema.upgrade(url)
     return url
 
 

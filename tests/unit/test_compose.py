@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from admin.db import current_revision
 from controller.config import ENV_PREFIX, ControllerConfig
 from lab import netns, procs
 from lab.deployment import FETCH, wait_for
+from northbound import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -218,8 +218,9 @@ def test_the_controller_image_gets_every_package_and_script():
     sources = copied_sources(ROOT / "Dockerfile")
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     included = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = {pattern.rstrip("*") for pattern in included}
+    packages = {pattern.rstrip("*") for pattern in included} - {"lab"}
     assert packages <= set(sources), "a package of pyproject.toml is not copied into the image"
+    assert "lab" not in sources, "the controller image needs no lab"
     patterns = [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
@@ -269,14 +270,14 @@ def test_the_entrypoint_migrates_before_the_controller(sqlite_url):
     result = run_script("controller-entrypoint.sh", "weft", "controller", "--help", url=sqlite_url)
     assert result.returncode == 0, result.stderr
     assert "Run the Weft controller" in result.stdout
-    assert current_revision(sqlite_url) is not None
+    assert schema.current_revision(sqlite_url) is not None
 
 
 def test_the_entrypoint_runs_other_commands_without_migrating(sqlite_url):
     result = run_script("controller-entrypoint.sh", "weft", "db", "current", url=sqlite_url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "base (empty)"
-    assert current_revision(sqlite_url) is None
+    assert schema.current_revision(sqlite_url) is None
 
 
 def test_register_hosts_adds_each_host_once(migrated_sqlite_url):
