@@ -74,8 +74,8 @@ def _check_address_free(session: Session, network: t.Network, address: IPAddress
 class _Batch:
     """The networks, allocators and hosts of one batch of port requests, each looked up once."""
 
-    def __init__(self, session: Session, caller: Caller | None) -> None:
-        self.session = session
+    def __init__(self, session: Session, caller: Caller | None, size: int) -> None:
+        self.session, self.size = session, size
         self.caller = caller
         self.allocators: dict[str, ipam.NetworkAllocator] = {}
         self.hosts: dict[str, int] = {}
@@ -84,7 +84,7 @@ class _Batch:
         if network_name not in self.allocators:
             network = network_named(self.session, network_name, "network")
             ipam.lock_network(self.session, network.id)
-            self.allocators[network_name] = ipam.NetworkAllocator(self.session, network)
+            self.allocators[network_name] = ipam.allocator_for(self.session, network, self.size)
         return self.allocators[network_name]
 
     def host_id(self, request: PortRequest) -> int | None:
@@ -137,13 +137,13 @@ def create_ports(
     session: Session, requests: list[PortRequest], caller: Caller | None = None
 ) -> list[t.Port]:
     """Create every requested port, or none: one transaction, each network locked and read
-    once (models/ipam.NetworkAllocator). A refusal of the i-th request names its field as
+    once (models/ipam.allocator_for). A refusal of the i-th request names its field as
     `ports[i].FIELD`; a single request's as `FIELD`."""
     names = [r.name for r in requests]
     existing = dict(session.execute(
         select(t.Port.name, t.Network.name).join(t.Network).where(t.Port.name.in_(names))
     ).all()) if names else {}
-    batch, seen, ports = _Batch(session, caller), set(), []
+    batch, seen, ports = _Batch(session, caller, len(requests)), set(), []
     for index, request in enumerate(requests):
         try:
             if request.name in existing or request.name in seen:
@@ -185,7 +185,7 @@ def ensure_port(
     if caller is not None:
         caller.require_port(port)
     network = session.get(t.Network, port.network_id)
-    host_id = _Batch(session, caller).host_id(request)
+    host_id = _Batch(session, caller, 1).host_id(request)
     differences = [
         what for what, same in (
             (f'network "{network.name}"', network.name == request.network),

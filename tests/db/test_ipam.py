@@ -61,11 +61,12 @@ def test_allocation_fills_gaps_lowest_first(migrated_database_url):
         for name in ("b", "d"):
             session.delete(session.scalar(select(t.Port).where(t.Port.name == name)))
     with writing(migrated_database_url) as session:
-        addresses = [
-            str(create_port(session, name, "blue").addresses[0].address) for name in "xyz"
-        ]
+        ports = [create_port(session, name, "blue") for name in "xyz"]
     # a=.1 b=.2 (gateway .3) c=.4 d=.5; b and d gone: .2, .5, then .6
-    assert addresses == ["198.51.100.2", "198.51.100.5", "198.51.100.6"]
+    assert [str(p.addresses[0].address) for p in ports] == [
+        "198.51.100.2", "198.51.100.5", "198.51.100.6"]
+    # MACs likewise: numbers 2 and 4 are free again, then 5
+    assert [p.mac[-5:] for p in ports] == ["00:02", "00:04", "00:05"]
 
 
 def test_a_full_subnet_raises_subnet_full_naming_it(migrated_database_url):
