@@ -2,8 +2,8 @@
 
 Each area (hosts, networks, ports, groups, ...) lives in its own module under admin/ and
 exposes a `app = typer.Typer(...)`; this module only wires them together, so that adding an
-area never touches another's code. Layers above the CLI (the lab and its demo) add their
-commands as plug-ins: `weft.commands` entry points naming a Typer app (a group of commands)
+area never touches another's code. Other front ends (`weft api`) and layers above the CLI
+(the lab and its demo) add their commands as plug-ins: `weft.commands` entry points naming a Typer app (a group of commands)
 or a function (one command), loaded here by name only.
 
 Start-up is kept short: the area modules import only Typer at load time, and each command
@@ -44,14 +44,13 @@ def main_options(database_url: DatabaseUrl = None) -> None:
 
 @functools.cache  # once per process, however many callers (main, tests)
 def _register_areas() -> None:
-    from admin import api, db, groups, hosts, networks, ports, tokens
+    from admin import db, groups, hosts, networks, ports, tokens
     from admin.controller import controller
     from admin.status import status
     from admin.topology import topology
 
     app.add_typer(db.app, name="db")
     app.command()(controller)
-    app.command()(api.api)
     app.add_typer(hosts.app, name="host")
     app.add_typer(networks.app, name="network")
     app.add_typer(ports.app, name="port")

@@ -9,47 +9,20 @@ reload. Either way a periodic full resync in the reconciler is the safety net.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy import Engine, text
 
+from models.changes import EVERYTHING, Change
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "weft_changes"
-NETWORK_TABLES = frozenset(
-    {"networks", "subnets", "ports", "port_addresses", "multicast_groups", "group_members"}
-)
-HOST_TABLES = frozenset({"hosts", "tunnels"})
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One row written: `table` and `op` as the trigger saw them. `table` "*" means
-    "something changed, reload everything"."""
-
-    table: str
-    op: str = ""
-    id: int | None = None
-    network_id: int | None = None
-
-    @classmethod
-    def from_payload(cls, payload: str) -> Change:
-        data = json.loads(payload)
-        return cls(data["table"], data.get("op", ""), data.get("id"), data.get("network_id"))
-
-    @property
-    def affected_network(self) -> int | None:
-        if self.table == "networks":
-            return self.id
-        return self.network_id if self.table in NETWORK_TABLES else None
-
-
-EVERYTHING = Change("*")
 
 Sink = Callable[[list[Change]], None]
 

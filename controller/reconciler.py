@@ -17,9 +17,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from controller.changes import EVERYTHING, HOST_TABLES, Change
 from controller.compiler import CompileError, SectionCache, SwitchConfig, compile_host
 from controller.state import StateStore
+from models.changes import EVERYTHING, HOST_TABLES, Change
 from models.snapshot import HostView, Snapshot
 
 log = logging.getLogger(__name__)

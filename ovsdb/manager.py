@@ -30,7 +30,7 @@ from ovsdb.desired import ControllerSpec, desired_switches
 from ovsdb.host_agent import HostAgent
 
 if TYPE_CHECKING:
-    from controller.changes import Change
+    from models.changes import Change
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,8 @@
-"""`weft api`: serve the HTTP API in the foreground (api/, docs/api.md)."""
+"""`weft api`: serve the HTTP API in the foreground (docs/api.md).
+
+A plug-in of the `weft` command line (the `weft.commands` entry points in pyproject.toml),
+like the lab's commands: admin/ and api/ are sibling front ends and never import each other.
+"""
 
 from __future__ import annotations
 
