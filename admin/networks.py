@@ -14,7 +14,7 @@ import typer
 
 from admin.errors import reports_errors
 from admin.options import DatabaseUrl, JsonFlag
-from admin.output import fields, print_json, table
+from admin.output import count, fields, print_json, table
 from models import limits
 
 app = typer.Typer(help="Create and inspect virtual networks (one VXLAN VNI each).",
@@ -144,7 +144,7 @@ def show_command(name: NetworkName, as_json: JsonFlag = False,
     ]))
     typer.echo("\nsubnets:\n" + table(
         ["CIDR", "GATEWAY", "USED", "FREE"],
-        [[s["cidr"], s["gateway"], s["used"], s["free"]] for s in record["subnets"]],
+        [[s["cidr"], s["gateway"], s["used"], count(s["free"])] for s in record["subnets"]],
     ))
     typer.echo("\nports:\n" + table(
         ["PORT", "MAC", "ADDRESSES", "STATE", "HOST"],

@@ -23,6 +23,12 @@ def connection(connected: bool | None) -> str | None:
     return None if connected is None else ("connected" if connected else "disconnected")
 
 
+def count(number: int) -> str:
+    """A count people read at a glance: 1,234,567 up to a billion, then 1.8e19 (the free
+    addresses of an IPv6 /64 are 18,446,744,073,709,551,614). JSON keeps the exact number."""
+    return f"{number:,}" if number < 10**9 else f"{number:.2g}".replace("e+", "e")
+
+
 def cell(value: Any) -> str:
     """One value as table text: '-' for nothing, lists comma-separated."""
     if value is None or value == []:

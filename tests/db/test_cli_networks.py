@@ -39,6 +39,7 @@ def test_create_dual_stack_with_a_gateway_then_list_and_show(weft):
     assert shown["groups"] == ["239.1.1.1"] and shown["port_count"] == 1
     text = weft.ok("network", "show", "blue")
     assert "198.51.100.0/24" in text and "252" in text and "web-1" in text
+    assert "1.8e19" in text and str(2**64 - 2) not in text  # a /64's free count, readable
 
 
 def test_vnis_are_the_lowest_free_unless_given(weft):
