@@ -3,8 +3,8 @@
 Each area (hosts, networks, ports, groups, ...) lives in its own module under admin/ and
 exposes a `app = typer.Typer(...)`; this module only wires them together, so that adding an
 area never touches another's code. Other front ends (`weft api`) and layers above the CLI
-(the lab and its demo) add their commands as plug-ins: `weft.commands` entry points naming a Typer app (a group of commands)
-or a function (one command), loaded here by name only.
+(the lab and its demo) add their commands as plug-ins: `weft.commands` entry points naming
+a Typer app (a group of commands) or a function (one command), loaded here by name only.
 
 Start-up is kept short: the area modules import only Typer at load time, and each command
 imports the operations (northbound/, SQLAlchemy) when it runs; `weft --help` never loads the

@@ -20,7 +20,9 @@ from models import limits
 app = typer.Typer(help="Create and inspect virtual networks (one VXLAN VNI each).",
                   no_args_is_help=True)
 
-UnregisteredMulticast = StrEnum("UnregisteredMulticast", limits.UNREGISTERED_MULTICAST)
+class UnregisteredMulticast(StrEnum):  # limits.UNREGISTERED_MULTICAST, as a choice
+    drop = "drop"
+    flood = "flood"
 
 
 # ---------------------------------------------------------------- commands

@@ -101,7 +101,7 @@ def _sqlite_unique_constraint(message: str) -> str | None:
         if isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint) and columns == {
             c.name for c in constraint.columns
         }:
-            return constraint.name
+            return str(constraint.name)
     return None
 
 
@@ -109,7 +109,7 @@ def constraint_name(error: IntegrityError) -> str | None:
     """The violated constraint's name, from PostgreSQL's diagnostics or SQLite's message."""
     diag = getattr(error.orig, "diag", None)
     if diag is not None:
-        return diag.constraint_name
+        return str(diag.constraint_name) if diag.constraint_name else None
     message = str(error.orig)
     if found := re.match(r"CHECK constraint failed: (\w+)", message):
         return found.group(1)

@@ -75,7 +75,7 @@ def join_group(session: Session, group_ip: str, port_name: str) -> str:
     """Make port `port_name` a static member of the group in its network; return the network."""
     address = parse_group_address(group_ip)
     port = port_named(session, port_name, "port")
-    network = session.get(t.Network, port.network_id)
+    network = session.get_one(t.Network, port.network_id)
     group = _group_in(session, network, address)
     if session.get(t.GroupMember, (group.id, port.id, "static")) is not None:
         raise Conflict("port", f'port "{port_name}" is already a static member of {address}')
@@ -90,7 +90,7 @@ def leave_group(session: Session, group_ip: str, port_name: str) -> None:
     """End port `port_name`'s static membership (a snooped one expires on its own)."""
     address = parse_ip(group_ip, "group")
     port = port_named(session, port_name, "port")
-    group = _group_in(session, session.get(t.Network, port.network_id), address)
+    group = _group_in(session, session.get_one(t.Network, port.network_id), address)
     member = session.get(t.GroupMember, (group.id, port.id, "static"))
     if member is None:
         snooped = session.get(t.GroupMember, (group.id, port.id, "snooped")) is not None

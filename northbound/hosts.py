@@ -8,7 +8,9 @@ but match no host are listed too, with state "unknown" (from the controller's `s
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from typing import cast
+
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from models import tables as t
@@ -57,11 +59,11 @@ def _check_unique(session: Session, host: t.Host) -> None:
 def delete_host(session: Session, name: str) -> int:
     """Delete host `name` and its tunnels; unbind its ports. Return how many were unbound."""
     host = host_named(session, name)
-    unbound = session.execute(
+    unbound = cast(CursorResult, session.execute(
         update(t.Port)
         .where(t.Port.host_id == host.id)
         .values(host_id=None, ofport=None, state="unbound", bound_at=None)
-    ).rowcount
+    )).rowcount
     session.execute(delete(t.Host).where(t.Host.id == host.id))
     return unbound
 

@@ -30,6 +30,7 @@ def port_named(session: Session, name: str, field: str = "name") -> t.Port:
     return port
 
 
-def names_by_id(session: Session, model) -> dict[int, str]:
-    """{id: name} of every row of `model` (hosts or networks: few rows, read once)."""
+def names_by_id(session: Session, model) -> dict[int | None, str]:
+    """{id: name} of every row of `model` (hosts or networks: few rows, read once); keyed by
+    `int | None` so that a nullable reference (a port's host) can be looked up as it is."""
     return dict(session.execute(select(model.id, model.name)).all())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -58,8 +59,8 @@ def _check_range(field: str, value: int, low: int, high: int) -> int:
 def create_network(
     session: Session,
     name: str,
-    cidrs: list[str] = (),
-    gateways: list[str] = (),
+    cidrs: Sequence[str] = (),
+    gateways: Sequence[str] = (),
     vni: int | None = None,
     mtu: int = t.DEFAULT_MTU,
     unregistered_multicast: str = "drop",

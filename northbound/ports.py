@@ -184,7 +184,7 @@ def ensure_port(
         return create_ports(session, [request], caller)[0], True
     if caller is not None:
         caller.require_port(port)
-    network = session.get(t.Network, port.network_id)
+    network = session.get_one(t.Network, port.network_id)
     host_id = _Batch(session, caller, 1).host_id(request)
     differences = [
         what for what, same in (
@@ -251,7 +251,7 @@ def list_ports(
         query = query.where(t.Port.network_id == network_named(session, network, "network").id)
     if host is not None:
         query = query.where(t.Port.host_id == host_named(session, host, "host").id)
-    return port_records(session, session.scalars(query).all())
+    return port_records(session, list(session.scalars(query)))
 
 
 def show_port(session: Session, name: str, caller: Caller | None = None) -> dict:

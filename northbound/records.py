@@ -7,8 +7,13 @@ low bits in many parsers: models.identity.datapath_id_text).
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """`value` with its timezone; SQLite gives back naive datetimes, which are UTC."""
     if value is None or value.tzinfo is not None:

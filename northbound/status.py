@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -91,7 +92,7 @@ def _problems(report: dict) -> list[str]:
 def cluster_status(session: Session, now: dt.datetime | None = None) -> dict:
     now = now or dt.datetime.now(dt.UTC)
     switches = {s.datapath_id: s for s in session.scalars(select(t.Switch))}
-    report = {
+    report: dict[str, Any] = {
         "controllers": _controllers(session, now),
         "hosts": _hosts(session, switches),
         "unknown_datapaths": [
