@@ -18,7 +18,7 @@ def _option(*names: str, help: str, **kwargs):
 
 def api(
     config_file: Annotated[Path | None, _option(
-        "--config", envvar="WEFT_CONFIG", help="TOML settings file (docs/api.md).")] = None,
+        "--config", envvar="WEFT_API_CONFIG", help="TOML settings file (docs/api.md).")] = None,
     database_url: Annotated[str | None, _option(
         "--database-url", help="Database URL (env WEFT_DATABASE_URL).")] = None,
     listen: Annotated[str | None, _option(

@@ -1,15 +1,27 @@
 """The OpenFlow controller: desired state in, every host's flows and groups out.
 
-Its modules fall in three kinds; a reader can tell from this table alone which code may
-touch the outside world.
+Its modules fall in three kinds, so a reader can tell which code may touch the outside world:
 
-| kind | modules | what |
-| --- | --- | --- |
-| pure: values and functions, no I/O | pipeline, flows, compiler, simulator, codec, igmp, config | tables and cookies; flows and groups as values; the compiler (Snapshot -> SwitchConfig); a flow-table simulator; OpenFlow bytes; IGMP frames; settings |
-| I/O: one outside thing each | changes (database notifications), state (database reads), channel (one OpenFlow connection), switch (one switch's diff and bundle), fleet (which connection is which host), ofapp (os-ken's events), oskenfix (os-ken patches), multicast (IGMP packet-ins to membership rows), status (heartbeat rows), metrics (/metrics), logs | each owns its connection or thread and says so in its class docstring |
-| wiring | reconciler (changes -> state -> compiler -> fleet), runner (starts os-ken), service (`weft controller`: all of the above plus the OVSDB manager) | no logic of their own beyond order and lifetimes |
+Pure (values and functions, no I/O; tested without switches or a database in tests/unit):
+- pipeline: tables, registers and cookies, named once;
+- flows: flows and groups as immutable values;
+- compiler: a Snapshot in, a host's SwitchConfig out;
+- simulator: what flows do to a packet, without a switch;
+- codec: flows and groups as OpenFlow bytes;
+- igmp: IGMP frames read and written;
+- config: settings (defaults < TOML < WEFT_* environment < options).
 
-The pure modules are tested without switches or a database (tests/unit); the others on real
-OVS hosts and PostgreSQL (tests/lab, tests/db). docs/architecture.md follows the data
-through them.
+I/O (each owns one outside thing, and its class docstring says which):
+- changes: database notifications; state: database reads into a Snapshot;
+- channel: one OpenFlow connection; switch: one switch's diff and bundle;
+- fleet: which connection belongs to which host; ofapp: os-ken's events;
+- oskenfix: os-ken adjustments; multicast: IGMP packet-ins to membership rows;
+- status: heartbeat rows; metrics: /metrics; logs: log records.
+
+Wiring (order and lifetimes, no logic of their own):
+- reconciler: changes -> state -> compiler -> fleet, one pass at a time;
+- runner: starts os-ken in this process;
+- service: `weft controller`, all of the above plus the OVSDB manager.
+
+docs/architecture.md follows the data through them.
 """

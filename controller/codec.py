@@ -168,14 +168,13 @@ def _reg_move(action: Move) -> bytes:
 
 
 def _encode_action(action: Action) -> bytes:
-    kind = type(action)
-    if kind is Output:
+    if type(action) is Output:
         return _OUTPUT.pack(OFPAT_OUTPUT, 16, action.port, action.max_len)
-    if kind is SetField:
+    if type(action) is SetField:
         return _set_field(action)
-    if kind is Move:
+    if type(action) is Move:
         return _reg_move(action)
-    if kind is ToGroup:
+    if type(action) is ToGroup:
         return _GROUP_ACTION.pack(OFPAT_GROUP, 8, action.group_id)
     raise TypeError(f"not an action: {action!r}")
 
@@ -185,13 +184,12 @@ def encode_actions(actions: tuple[Action, ...]) -> bytes:
 
 
 def _encode_instruction(instruction: Instruction) -> bytes:
-    kind = type(instruction)
-    if kind is ApplyActions:
+    if type(instruction) is ApplyActions:
         actions = encode_actions(instruction.actions)
         return _INSTRUCTION_HEAD.pack(OFPIT_APPLY_ACTIONS, 8 + len(actions)) + actions
-    if kind is GotoTable:
+    if type(instruction) is GotoTable:
         return _GOTO_TABLE.pack(OFPIT_GOTO_TABLE, 8, instruction.table)
-    if kind is WriteMetadata:
+    if type(instruction) is WriteMetadata:
         return _WRITE_METADATA.pack(OFPIT_WRITE_METADATA, 24, instruction.value, instruction.mask)
     raise TypeError(f"not an instruction: {instruction!r}")
 
@@ -207,7 +205,7 @@ _GROUP_ID_RANGE = OFPG_MAX - GROUP_ID_MARK + 1  # ids GROUP_ID_MARK..OFPG_MAX ar
 
 
 def encode_buckets(group: Group) -> bytes:
-    parts = []
+    parts: list[bytes] = []
     for bucket in group.buckets:
         actions = encode_actions(bucket)
         parts += (_BUCKET.pack(16 + len(actions), 0, OFPP_ANY, OFPG_ANY), actions)

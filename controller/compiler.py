@@ -31,7 +31,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from controller.codec import group_id
 from controller.flows import (
@@ -257,7 +257,7 @@ def network_section(
     for port in local:
         flows.extend(_local_port_flows(port, vni))
     for port in remote:
-        flows.append(_remote_port_flow(port.mac, vni, tunnels[port.host_id]))
+        flows.append(_remote_port_flow(port.mac, vni, tunnels[cast(int, port.host_id)]))
     for port in network.ports:
         flows.extend(_arp_answers(port, vni))
 
@@ -295,7 +295,7 @@ def _remote_port_flow(mac: str, vni: int, tunnel_ofport: int) -> Flow:
 @lru_cache(maxsize=PORT_MEMO_SIZE)
 def _local_port_flows(port: PortView, vni: int) -> tuple[Flow, ...]:
     """Classification, port security and delivery of one port bound on this host."""
-    ofport, mac = port.ofport, port.mac
+    ofport, mac = cast(int, port.ofport), port.mac  # bound: it has one
     to_l2 = _goto(Table.L2_LOOKUP)
     flows = [
         _flow(
@@ -328,8 +328,8 @@ def _local_port_flows(port: PortView, vni: int) -> tuple[Flow, ...]:
         allow(to_l2, eth_type=ETH_TYPE_IPV4, ipv4_src=address)
     # IPv6 from an own source goes on to NEIGHBOUR, where neighbour discovery is checked.
     to_neighbour = _goto(Table.NEIGHBOUR)
-    for address in v6:
-        allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src=address)
+    for address6 in v6:
+        allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src=address6)
     if v6:
         allow(to_neighbour, eth_type=ETH_TYPE_IPV6, ipv6_src=IPV6_LINK_LOCAL)
         # Duplicate address detection sends neighbour solicitations from "::".
@@ -455,7 +455,8 @@ def _multicast_group(group, network: NetworkView, host_id: int, tunnels: Mapping
     """
     members = [p for p in network.ports if p.id in group.member_port_ids and p.bound]
     peer_ports = sorted(
-        {tunnels[p.host_id] for p in members if p.host_id in tunnels and p.host_id != host_id}
+        {tunnels[cast(int, p.host_id)] for p in members
+         if p.host_id in tunnels and p.host_id != host_id}
     )
     replication = _replication(
         network.vni, [p.ofport for p in members if p.host_id == host_id], peer_ports

@@ -29,6 +29,7 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+@dataclass(frozen=True)
 class LayeredSettings:
     """A frozen dataclass of settings, loaded from defaults < TOML file < WEFT_* environment
     < explicit overrides (the command line); each value coerced to its field's type."""

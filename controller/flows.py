@@ -93,18 +93,19 @@ def match(**fields) -> Match:
     entries = []
     for name, value in fields.items():
         spec = FIELDS[name]  # KeyError names the unknown field
+        mask: int | None
         if isinstance(value, tuple):
-            value, mask = to_int(value[0]), to_int(value[1])
+            number, mask = to_int(value[0]), to_int(value[1])
         else:
-            value, mask = to_int(value), None
+            number, mask = to_int(value), None
         limit = 1 << (8 * spec.n_bytes)
-        if not 0 <= value < limit or (mask is not None and not 0 <= mask < limit):
-            raise ValueError(f"{name}={value:#x} does not fit in {spec.n_bytes} bytes")
+        if not 0 <= number < limit or (mask is not None and not 0 <= mask < limit):
+            raise ValueError(f"{name}={number:#x} does not fit in {spec.n_bytes} bytes")
         if mask == limit - 1:
             mask = None  # an all-ones mask is an exact match: one spelling, one cookie
         if mask is not None:
-            value &= mask
-        entries.append((name, value, mask))
+            number &= mask
+        entries.append((name, number, mask))
     result = tuple(sorted(entries, key=lambda e: FIELD_ORDER[e[0]]))
     _check_prerequisites(result)
     return result

@@ -51,7 +51,7 @@ def _close_on_disconnect() -> None:
             if send_q is not None and self._send_q_sem.acquire(blocking=False):
                 send_q.put_nowait((b"", True))
 
-    recv_loop_then_close.weft_closes_on_exit = True
+    setattr(recv_loop_then_close, "weft_closes_on_exit", True)  # noqa: B010 (a mark on a function)
     Datapath._recv_loop = recv_loop_then_close
 
 

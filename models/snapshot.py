@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +73,7 @@ class NetworkView:
 
     def host_ids(self) -> frozenset[int]:
         """Hosts with at least one bound port of this network: where the network is present."""
-        return frozenset(p.host_id for p in self.ports if p.bound)
+        return frozenset(cast(int, p.host_id) for p in self.ports if p.bound)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import cast
 
 import networkx as nx
 
@@ -183,5 +184,5 @@ class Topology:
             self.graph.add_edge(pnode, node, kind="member")
             if bound_here:
                 self.graph.add_edge(
-                    pnode, host_node(port.host_id), kind="bound", ofport=port.ofport
+                    pnode, host_node(cast(int, port.host_id)), kind="bound", ofport=port.ofport
                 )

@@ -197,7 +197,7 @@ def _read_reply(sock: socket.socket, deadline: float) -> dict:
                 return message
 
 
-def _socket_address(target: str) -> tuple[int, object]:
+def _socket_address(target: str) -> tuple[socket.AddressFamily, str | tuple[str, int]]:
     kind, _, rest = target.partition(":")
     if kind == "unix":
         return socket.AF_UNIX, rest

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ovsdbapp.backend.ovs_idl.command import BaseCommand
 
@@ -72,13 +73,13 @@ def apply(txn, tables: Mapping, changes: Plan) -> None:
                 _fix_tunnel(ports[fix.port], fix)
             for name in changes.delete_ports:
                 bridge.delvalue("ports", ports[name])
-    for column, value in changes.bridge_columns.items():
-        setattr(bridge, column, _column_value(value))
+    for column, setting in changes.bridge_columns.items():
+        setattr(bridge, column, _column_value(setting))
     if changes.controller is not None:
         bridge.controller = [_insert_controller(txn, tables, changes.controller)]
     else:
-        for column, value in changes.controller_settings.items():
-            setattr(bridge.controller[0], column, value)
+        for column, setting in changes.controller_settings.items():
+            setattr(bridge.controller[0], column, setting)
 
 
 def _create_bridge(txn, tables: Mapping, changes: Plan):
@@ -126,6 +127,6 @@ def _insert_controller(txn, tables: Mapping, spec: ControllerSpec):
     return controller
 
 
-def _column_value(value: object) -> object:
+def _column_value(value: Any) -> Any:
     """The IDL takes sets as lists, sets or tuples, not frozensets."""
     return sorted(value) if isinstance(value, frozenset) else value
