@@ -23,10 +23,12 @@ app = typer.Typer(
 @functools.cache  # once per process, however many callers (main, tests)
 def _register_areas() -> None:
     from admin import db, groups, hosts, lab, networks, ports
+    from admin.audit import audit
     from admin.controller import controller
     from admin.demo import demo
     from admin.status import status
     from admin.topology import topology
+    from admin.trace import trace
 
     app.add_typer(db.app, name="db")
     app.add_typer(lab.app, name="lab")
@@ -38,6 +40,8 @@ def _register_areas() -> None:
     app.command()(status)
     app.command()(topology)
     app.command()(demo)
+    app.command()(trace)
+    app.command()(audit)
 
 
 def main() -> None:
