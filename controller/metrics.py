@@ -14,6 +14,7 @@ recorded by the service's callbacks as they happen. Names:
     weft_flow_mods_total{host}       flow adds+deletes sent to that switch
     weft_errors_total{kind}          failed reconcile passes
     weft_apply_errors_total{host}    bundles a switch refused (then its tables are re-read)
+    weft_audits_total{host}          periodic audits of that switch (controller/switch.py)
     weft_flow_drift_total{host,kind} flows and groups an audit found missing (or changed) or
                                      extra on that switch, and repaired (controller/audit.py)
     weft_ovsdb_writes_total          OVSDB transactions that changed a host (OVSDB manager)
@@ -67,6 +68,7 @@ class Metrics:
             "weft_groups_installed", "Weft groups installed", labels=["host"]
         )
         errors = CounterMetricFamily("weft_apply_errors", "Refused bundles", labels=["host"])
+        audits = CounterMetricFamily("weft_audits", "Periodic audits", labels=["host"])
         up = 0
         for host in hosts:
             sync = service.fleet.syncs.get(host.datapath_id)
@@ -76,6 +78,7 @@ class Metrics:
             flows.add_metric([host.name], len(sync.installed_flows or ()) if sync else 0)
             groups.add_metric([host.name], len(sync.installed_groups or ()) if sync else 0)
             errors.add_metric([host.name], sync.errors if sync else 0)
+            audits.add_metric([host.name], sync.audits if sync else 0)
         yield GaugeMetricFamily("weft_hosts", "Registered hosts", value=len(hosts))
         yield GaugeMetricFamily(
             "weft_hosts_connected", "Hosts with their switch connected", value=up
@@ -84,6 +87,7 @@ class Metrics:
         yield flows
         yield groups
         yield errors
+        yield audits
         if service.ovsdb is not None:
             yield CounterMetricFamily(
                 "weft_ovsdb_writes",

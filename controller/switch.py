@@ -85,6 +85,7 @@ class SwitchSync:
         self.installed_flows: set[int] | None = None
         self.installed_groups: set[int] | None = None
         self.errors = 0
+        self.audits = 0
 
     # ------------------------------------------------------------ inputs
 
@@ -170,6 +171,7 @@ class SwitchSync:
                         if not due:
                             continue  # an inspection only: report, do not repair
                         audit_at = time.monotonic() + self._audit_interval
+                        self.audits += 1
                         self._report_drift(difference)
                 else:
                     difference = audit.against_belief(
