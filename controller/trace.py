@@ -62,6 +62,7 @@ class Trace:
     hops: list[Hop]
     verdict: str  # delivered, dropped, to controller
     reason: str
+    delivered_to: list[str]  # "host/port" (or "host/ofport N"), in delivery order
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -262,7 +263,8 @@ def _drop_reason(rec: _Recorder, host_id: int, in_port: int, packet: Packet, ste
     if table == Table.NEIGHBOUR:
         return "neighbour discovery guard: not this port's address or MAC, or a router message"
     if table == Table.L2_LOOKUP and network is not None:
-        return _unknown_destination(owners, network, packet)
+        from_tunnel = (host_id, in_port) in owners.tunnel_peer
+        return _unknown_destination(owners, network, packet, host_id, from_tunnel)
     if table == Table.FLOOD and network is not None:
         return _unreplicated(network, packet)
     return f"in {table_name(table)}" + ("" if miss else f" by {match_text(flow.match)}")
@@ -283,12 +285,20 @@ def _ip_text(packet: Packet, value: int | None) -> str:
     return value_text("ipv4_src" if "ipv4_src" in packet else "ipv6_src", value)
 
 
-def _unknown_destination(owners: Owners, network, packet: Packet) -> str:
+def _unknown_destination(owners: Owners, network, packet: Packet, host_id: int,
+                         from_tunnel: bool) -> str:
     mac = packet.get("eth_dst", 0)
     text = value_text("eth_dst", mac)
-    here = owners.by_mac.get((network.vni, mac))
-    if here is not None:
-        return f"destination port {here.name} is not bound to a host"
+    port = owners.by_mac.get((network.vni, mac))
+    if port is not None:
+        if not port.bound:
+            return f"destination port {port.name} is not bound to a host"
+        where = owners.hosts[port.host_id]
+        if port.host_id != host_id and from_tunnel:
+            return (f"destination port {port.name} is on {where}, and what came from a tunnel "
+                    "never goes into another (split horizon)")
+        return (f"no flow in L2_LOOKUP for port {port.name} (bound on {where}): "
+                f"{owners.hosts[host_id]} lacks it")
     for (vni, other_mac), port in owners.by_mac.items():
         if other_mac == mac and vni != network.vni:
             return (f"destination MAC {text} is port {port.name}'s, in network "
@@ -322,11 +332,17 @@ def trace(
     fabric = _fabric(snapshot, tables or desired_tables(snapshot))
     host = snapshot.hosts[port.host_id].name
     deliveries = fabric.send(host, port.ofport, packet, recorder)
+    owners = recorder.owners
     return Trace(
         {name: value_text(name, value) if isinstance(value, int) else str(value)
          for name, value in packet.items()},
         recorder.hops,
         *_verdict(recorder, port, deliveries),
+        [
+            f"{h}/" + (p.name if (p := owners.by_ofport.get((recorder.host_ids[h], o)))
+                       else f"ofport {o}")
+            for h, o, _packet in deliveries
+        ],
     )
 
 

@@ -1,7 +1,7 @@
 """`weft trace` on paper: the verdict and the steps for the packets operators ask about.
 
 The tables are compiled from an in-memory snapshot (tests/support/cluster.py); the lab test
-tests/lab/test_trace.py checks the same verdicts against real packets.
+tests/lab/test_trace_packets.py checks the same verdicts against real packets.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def test_a_multicast_datagram_reaches_every_member_and_only_them():
     result = trace(snapshot(spec()), "b1", "239.1.1.1", proto="udp", dport=5000)
     assert result.verdict == "delivered"
     assert result.reason == "to port b2 (ofport 1) on h2, port b3 (ofport 1) on h3"
+    assert result.delivered_to == ["h2/b2", "h3/b3"]
     assert result.hops[0].steps[-1].owner == "multicast group 239.1.1.1 (network blue)"
     empty = trace(snapshot(spec()), "b1", "239.1.1.2", proto="udp")
     assert (empty.verdict, empty.reason) == (
@@ -90,6 +91,7 @@ def test_installed_tables_that_lack_a_flow_give_another_verdict():
 
     result = trace(snap, "b1", "b2", tables=without_b2_delivery)
     assert result.verdict == "dropped"
+    assert result.reason == "no flow in L2_LOOKUP for port b2 (bound on h2): h2 lacks it"
     assert result.hops[-1].host == "h2"
     assert result.hops[-1].steps[-1].owner == "pipeline (table miss)"
 
