@@ -21,7 +21,7 @@ from itertools import permutations
 from pathlib import Path
 
 from admin.db import upgrade_database
-from admin.topology import dot_graph
+from admin.picture import dot_graph
 from lab import Lab, frames, mcast
 from lab.deployment import Deployment, wait_for
 from models.db import transaction
