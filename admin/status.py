@@ -71,6 +71,21 @@ def _tunnels(session: Session) -> list[dict]:
     return [{"host": h, "peer": p, "status": s, "ofport": o} for h, p, s, o in rows]
 
 
+def _mtu_warnings(session: Session) -> list[str]:
+    """Bound ports whose interface MTU (as OVSDB reports it) exceeds their network's."""
+    rows = session.execute(
+        select(t.Port.name, t.Host.name, t.Network.name, t.Port.mtu, t.Network.mtu)
+        .join(t.Network, t.Network.id == t.Port.network_id)
+        .join(t.Host, t.Host.id == t.Port.host_id)
+        .where(t.Port.mtu > t.Network.mtu)
+        .order_by(t.Port.name)
+    )
+    return [
+        f'port "{port}" on {host}: interface MTU {mtu} exceeds network "{network}"\'s {limit}'
+        for port, host, network, mtu, limit in rows
+    ]
+
+
 def _problems(report: dict) -> list[str]:
     problems = []
     if not any(c["up"] for c in report["controllers"]):
@@ -111,6 +126,7 @@ def cluster_status(session: Session, now: dt.datetime | None = None) -> dict:
         x["status"] for x in report["tunnels"]
     )
     report["problems"] = _problems(report)
+    report["warnings"] = _mtu_warnings(session)
     return {"healthy": not report["problems"], **report}
 
 
@@ -121,7 +137,8 @@ def status(as_json: JsonFlag = False, database_url: DatabaseUrl = None) -> None:
     Exit code 0: everything is up.
     Exit code 3: something is down: no controller heartbeat for 6 s, a host (OVSDB) or
     its switch (OpenFlow) not connected, or a tunnel down.
-    Unbound ports and tunnels in state "unknown" are shown but are not "down".
+    Unbound ports and tunnels in state "unknown" are shown but are not "down"; nor is a
+    port whose interface MTU exceeds its network's, listed under warnings.
 
     Examples:
       weft status
@@ -158,3 +175,5 @@ def _print_text(report: dict) -> None:
         ))
     if report["problems"]:
         typer.echo("\nproblems:\n" + "\n".join(f"  {p}" for p in report["problems"]))
+    if report["warnings"]:
+        typer.echo("\nwarnings:\n" + "\n".join(f"  {w}" for w in report["warnings"]))
