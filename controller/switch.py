@@ -225,9 +225,10 @@ class SwitchSync:
         replies = channel.request(xid, ofcodec.group_desc_request(xid), REPLY_TIMEOUT)
         groups = tuple(entry for reply in replies for entry in reply.body)
         if self.installed_flows is None:
-            log.info("switch %s holds %d flows, %d of them Weft's, %d Weft groups", self.name,
-                     len(flows), sum(1 for e in flows if audit.is_weft(e.cookie)),
-                     sum(1 for e in groups if e.group_id & GROUP_ID_MARK))
+            weft = sum(1 for e in flows if audit.is_weft(e.cookie))
+            log.info("switch %s holds %d Weft flows, %d Weft groups, %d other flows", self.name,
+                     weft, sum(1 for e in groups if e.group_id & GROUP_ID_MARK),
+                     len(flows) - weft)
         return audit.Tables(flows, groups)
 
     def _apply(
