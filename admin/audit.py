@@ -17,7 +17,6 @@ from admin.db import DatabaseUrl
 from admin.errors import EXIT_DEGRADED, CommandError, reports_errors
 from admin.output import JsonFlag, print_json, table
 from admin.session import reading
-from controller.inspection import InspectionError, fetch_json
 from models.snapshot import load_host_layer
 
 ControllerUrl = Annotated[str, typer.Option(
@@ -29,6 +28,8 @@ DEFAULT_CONTROLLER = "http://127.0.0.1:9464"
 def audit_hosts(controller: str, hosts: list[str]) -> list[dict]:
     """The controller's audit of each host: {"host", "flows_read", "bytes_read",
     "differences"} or {"host", "error"}."""
+    from controller.inspection import InspectionError, fetch_json  # not for other commands
+
     results = []
     for name in hosts:
         try:

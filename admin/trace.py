@@ -17,13 +17,11 @@ from admin.db import DatabaseUrl
 from admin.errors import CommandError, reports_errors
 from admin.output import JsonFlag, print_json
 from admin.session import reading
-from controller.inspection import InspectionError, installed_tables
-from controller.trace import Trace, TraceError
-from controller.trace import trace as follow
 from models.snapshot import load_snapshot
 
 
-def render(result: Trace) -> str:
+def render(result) -> str:
+    """A controller.trace.Trace as text: the packet, each host's steps, the verdict."""
     lines = ["packet: " + " ".join(f"{k}={v}" for k, v in result.packet.items())]
     for hop in result.hops:
         lines.append(f"{hop.host}: in from {hop.entered}")
@@ -65,6 +63,11 @@ def trace(
       weft trace --from web-1 --to 239.1.1.1 --proto udp
       weft trace --from web-1 --to db-1 --src-mac 02:00:00:00:99:99 --installed
     """
+    # Imported here: the compiler and networkx would slow down every other `weft` command.
+    from controller.inspection import InspectionError, installed_tables
+    from controller.trace import TraceError
+    from controller.trace import trace as follow
+
     with reading(database_url) as session:
         snapshot = load_snapshot(session)
     tables = None

@@ -152,13 +152,15 @@ def _mac_for(snapshot: Snapshot, port: PortView, address) -> int:
 # ---------------------------------------------------------------- the tables
 
 
-def desired_tables(snapshot: Snapshot) -> Callable[[HostView], Tables]:
-    """Each host's compiled configuration, compiled when first asked for."""
+def desired_tables(snapshot: Snapshot, network_id: int) -> Callable[[HostView], Tables]:
+    """Each host's desired tables for a packet of network `network_id`, compiled when first
+    asked for: the fixed pipeline, the tunnels and that network's section (no flow of
+    another network can match such a packet; controller/compiler.py, `only`)."""
     topology = Topology.from_snapshot(snapshot)
     cache = SectionCache()
 
     def tables(host: HostView) -> Tables:
-        config = compile_host(topology, host.id, cache)
+        config = compile_host(topology, host.id, cache, only=[network_id])
         return config.flows, config.groups
 
     return tables
@@ -329,7 +331,7 @@ def trace(
     tables of `snapshot`)."""
     port, packet = build_packet(snapshot, source, to, proto, dport, src_mac, src_ip)
     recorder = _Recorder(snapshot, Owners(snapshot))
-    fabric = _fabric(snapshot, tables or desired_tables(snapshot))
+    fabric = _fabric(snapshot, tables or desired_tables(snapshot, port.network_id))
     host = snapshot.hosts[port.host_id].name
     deliveries = fabric.send(host, port.ofport, packet, recorder)
     owners = recorder.owners

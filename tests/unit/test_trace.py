@@ -108,3 +108,19 @@ def test_a_packet_that_cannot_be_built_names_the_option(source, to, field):
     with pytest.raises(TraceError) as error:
         trace(snapshot(spec()), source, to)
     assert error.value.field == field
+
+
+@pytest.mark.parametrize(("source", "to", "options"), [
+    ("b1", "b2", {}), ("b1", "r1", {}), ("b1", "239.1.1.1", {"proto": "udp"}),
+    ("b1", "b3", {"src_ip": "10.0.0.5"}), ("r1", "10.0.0.5", {}),
+])
+def test_compiling_only_the_packets_network_changes_no_trace(source, to, options):
+    snap = snapshot(spec())
+    topology = Topology.from_snapshot(snap)
+
+    def everything(host):
+        config = compile_host(topology, host.id)
+        return config.flows, config.groups
+
+    assert trace(snap, source, to, **options) == trace(snap, source, to, tables=everything,
+                                                        **options)
