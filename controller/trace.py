@@ -216,20 +216,20 @@ class _Recorder:
 
     def hop(self, host: str, in_port: int, packet: Packet, outputs: list) -> None:
         host_id = self.host_ids[host]
-        hop = Hop(host, self.port_text(host_id, in_port, in_port))
+        hop = Hop(host, self.port_text(host_id, in_port, incoming=True))
         for table, flow in self._steps:
             if flow is None:
                 hop.steps.append(Step(table_name(table), None, "(no flow)", "drop (miss)", "-"))
             else:
                 hop.steps.append(Step(table_name(table), flow.priority, match_text(flow.match),
                                       actions_text(flow), self.owners.of(flow, host_id)))
-        hop.outputs = [self.port_text(host_id, port, in_port) for port, _ in outputs]
+        hop.outputs = [self.port_text(host_id, port) for port, _ in outputs]
         if not outputs:
             hop.dropped = _drop_reason(self, host_id, in_port, packet, self._steps)
         self._steps = []
         self.hops.append(hop)
 
-    def port_text(self, host_id: int, ofport: int, in_port: int) -> str:
+    def port_text(self, host_id: int, ofport: int, incoming: bool = False) -> str:
         if ofport == OFPP_CONTROLLER:
             return "the controller"
         port = self.owners.by_ofport.get((host_id, ofport))
@@ -237,7 +237,8 @@ class _Recorder:
             return f"port {port.name} (ofport {ofport})"
         peer = self.owners.tunnel_peer.get((host_id, ofport))
         if peer is not None:
-            return f"tunnel to {self.owners.hosts[peer]} (ofport {ofport})"
+            direction = "from" if incoming else "to"
+            return f"tunnel {direction} {self.owners.hosts[peer]} (ofport {ofport})"
         return f"ofport {ofport} (not a Weft port)"
 
 
@@ -360,7 +361,7 @@ def _verdict(rec: _Recorder, source: PortView, deliveries) -> tuple[str, str]:
         elif host_id == source.host_id and ofport == source.ofport:
             places.append(f"back to {source.name} (answered by the switch)")
         else:
-            places.append(f"{rec.port_text(host_id, ofport, -1)} on {host}")
+            places.append(f"{rec.port_text(host_id, ofport)} on {host}")
     if places == ["the controller"]:
         return "to controller", "sent to the controller only (IGMP snooping)"
     return "delivered", "to " + ", ".join(places)

@@ -43,7 +43,7 @@ def test_a_cross_host_packet_is_delivered_with_every_table_named():
     assert first.steps[0].owner == "port b1 (network blue)"
     assert first.steps[-1].owner == "port b2 (network blue)"
     assert first.outputs == ["tunnel to h2 (ofport 1002)"]
-    assert second.entered == "tunnel to h1 (ofport 1001)"
+    assert second.entered == "tunnel from h1 (ofport 1001)"
     assert [s.owner for s in second.steps] == [
         "tunnel from h1", "network blue", "port b2 (network blue)"]
 
