@@ -35,7 +35,8 @@ def controller(
         bool, option("--no-ovsdb", help="Do not manage the hosts' OVS over OVSDB.")
     ] = False,
     metrics: Annotated[
-        str | None, option("--metrics", help="HOST:PORT to serve Prometheus /metrics on.")
+        str | None, option("--metrics", help="HOST:PORT to serve Prometheus /metrics and the "
+                            "switch inspection of weft audit and weft trace --installed on.")
     ] = None,
     resync: Annotated[
         float | None, option("--resync", help="Seconds between full resyncs (default 30).")
