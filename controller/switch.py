@@ -152,7 +152,8 @@ class SwitchSync:
                 while self._serving(channel) and not self._has_work(applied, audit_at):
                     self._cond.wait(self._until(audit_at))
                 if not self._serving(channel):
-                    self._fail_inspections(ChannelClosed(f"switch {self.name} disconnected"))
+                    if self._channel is None:  # else the next connection's worker answers
+                        self._fail_inspections(ChannelClosed(f"switch {self.name} is gone"))
                     return
                 desired = self._desired
                 due = self._audit_interval > 0 and time.monotonic() >= audit_at
