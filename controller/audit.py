@@ -6,6 +6,11 @@ and a Weft group's id a hash of its buckets (controller/codec.py), so
 
 - a desired flow whose cookie is not installed is *missing*; an installed Weft cookie that is
   not desired is *extra* and deleted by that exact cookie;
+- a desired cookie whose installed flow says something else (`ovs-ofctl mod-flows` keeps the
+  cookie) is *changed*: deleted by its cookie and added again. Checking that means decoding
+  the entry and hashing it again (~20 us a flow), so it is done once per flow and
+  connection: an entry found right leaves a fingerprint (a hash of its bytes from the match
+  on), and later audits only compare fingerprints (`known`);
 - a desired group that is absent is missing; one present with other buckets than its id
   says (someone ran `ovs-ofctl mod-group`) is *changed* and modified back; an installed
   Weft group that is not desired is extra;
@@ -22,7 +27,7 @@ from what it last committed instead of from tables read back.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from controller import codec as ofcodec
@@ -54,6 +59,7 @@ class Tables:
 @dataclass(frozen=True)
 class Difference:
     missing_flows: tuple[Flow, ...] = ()
+    changed_flows: tuple = ()  # (desired Flow, the FlowEntry installed with its cookie)
     extra_flows: tuple[int, ...] = ()  # Weft cookies
     rogue_flows: tuple = ()  # FlowEntry: not Weft's, in Weft's tables
     foreign_flows: tuple = ()  # FlowEntry: not Weft's, in other tables (reported only)
@@ -61,11 +67,13 @@ class Difference:
     changed_groups: tuple[Group, ...] = ()
     extra_groups: tuple[int, ...] = ()
     tables: Tables | None = None  # what was read, if anything (to name the extra flows)
+    fingerprints: Mapping[int, int] | None = None  # cookie -> fingerprint of a right entry
 
     @property
     def missing(self) -> int:
         """Desired flows and groups the switch lacks (or holds changed)."""
-        return len(self.missing_flows) + len(self.missing_groups) + len(self.changed_groups)
+        return (len(self.missing_flows) + len(self.changed_flows) + len(self.missing_groups)
+                + len(self.changed_groups))
 
     @property
     def extra(self) -> int:
@@ -102,8 +110,15 @@ def against_belief(
     )
 
 
-def compare(config: SwitchConfig, tables: Tables, codec: ofcodec.Codec) -> Difference:
-    """The difference between `config` and what the switch was read to hold."""
+def compare(
+    config: SwitchConfig,
+    tables: Tables,
+    codec: ofcodec.Codec,
+    known: Mapping[int, int] | None = None,
+) -> Difference:
+    """The difference between `config` and what the switch was read to hold. With `known`
+    (fingerprints of entries found right before, {} at first), installed Weft flows are
+    checked against their cookies too; without, only their cookies are compared."""
     weft = [e for e in tables.flows if is_weft(e.cookie)]
     others = [e for e in tables.flows if not is_weft(e.cookie)]
     groups = {e.group_id: e for e in tables.groups if e.group_id & GROUP_ID_MARK}
@@ -113,8 +128,12 @@ def compare(config: SwitchConfig, tables: Tables, codec: ofcodec.Codec) -> Diffe
         for gid, group in config.groups.items()
         if gid in groups and groups[gid].raw[8:] != ofcodec.encode_buckets(group)
     )
+    changed_flows, fingerprints = (), None
+    if known is not None:
+        changed_flows, fingerprints = _verify(weft, desired_cookies(config, codec), known, codec)
     return Difference(
         missing_flows=base.missing_flows,
+        changed_flows=changed_flows,
         extra_flows=base.extra_flows,
         rogue_flows=tuple(e for e in others if e.table in WEFT_TABLES),
         foreign_flows=tuple(e for e in others if e.table not in WEFT_TABLES),
@@ -122,7 +141,36 @@ def compare(config: SwitchConfig, tables: Tables, codec: ofcodec.Codec) -> Diffe
         changed_groups=changed,
         extra_groups=base.extra_groups,
         tables=tables,
+        fingerprints=fingerprints,
     )
+
+
+def _fingerprint(entry) -> int:
+    return hash(entry.raw[_MATCH_OFFSET:])  # match and instructions: no counters
+
+
+def _verify(entries, desired: Mapping[int, Flow], known: Mapping[int, int], codec):
+    """(desired flows installed with other content, fingerprints of the entries found
+    right). An entry is right if its fingerprint is known, or if it decodes to a flow whose
+    cookie is its own; a cookie held by a wrong entry (even beside a right one) is changed."""
+    right: dict[int, int] = {}
+    wrong: dict[int, object] = {}
+    for entry in entries:
+        if entry.cookie not in desired:
+            continue  # extra: deleted anyway
+        fingerprint = _fingerprint(entry)
+        if known.get(entry.cookie) == fingerprint or _encodes_to_its_cookie(entry, codec):
+            right[entry.cookie] = fingerprint
+        else:
+            wrong[entry.cookie] = entry
+    for cookie in wrong:
+        right.pop(cookie, None)
+    return tuple((desired[c], entry) for c, entry in wrong.items()), right
+
+
+def _encodes_to_its_cookie(entry, codec: ofcodec.Codec) -> bool:
+    installed = decode_flow(entry.raw)
+    return not installed.opaque and codec.cookie(installed.flow) == entry.cookie
 
 
 def repair_messages(difference: Difference, codec: ofcodec.Codec, xid: int) -> list[bytes]:
@@ -133,8 +181,10 @@ def repair_messages(difference: Difference, codec: ofcodec.Codec, xid: int) -> l
         *(codec.group_add(group, xid) for group in difference.missing_groups),
         *(ofcodec.group_modify(group, xid) for group in difference.changed_groups),
         *(ofcodec.flow_delete(cookie, xid) for cookie in difference.extra_flows),
+        *(ofcodec.flow_delete(entry.cookie, xid) for _flow, entry in difference.changed_flows),
         *(_delete_exactly(entry, xid) for entry in difference.rogue_flows),
         *(codec.flow_add(flow, xid) for flow in difference.missing_flows),
+        *(codec.flow_add(flow, xid) for flow, _entry in difference.changed_flows),
         *(ofcodec.group_delete(gid, xid) for gid in difference.extra_groups),
     ]
 
@@ -153,6 +203,13 @@ def describe(difference: Difference, owners: Owners, host_id: int | None) -> lis
     foreign, changed), what (flow or group), and the flow or group with its owner."""
     records = [_flow_record("missing", flow, owners, host_id) for flow in difference.missing_flows]
     read = {e.cookie: e for e in difference.tables.flows} if difference.tables else {}
+    for flow, entry in difference.changed_flows:
+        installed = decode_flow(entry.raw)
+        record = _flow_record("changed", flow, owners, host_id, entry.cookie)
+        record["installed"] = ",".join(
+            [actions_text(installed.flow), *(o.description for o in installed.opaque)]
+        )
+        records.append(record)
     for cookie in difference.extra_flows:
         entry = read.get(cookie)
         if entry is None:

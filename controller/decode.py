@@ -34,7 +34,20 @@ from controller.flows import (
 )
 from controller.pipeline import cookie_category
 
-_FIELD_NAMES = {(spec.oxm_class, spec.oxm_field): name for name, spec in FIELDS.items()}
+# OVS names the fields of a register move by their older Nicira (NXM) headers, class 0
+# (NXM_OF_*) or 1 (NXM_NX_*, where reg0..reg7 are fields 0..7), in OpenFlow 1.4 too.
+NXM_NAMES = {
+    (0x0000, 1): "eth_dst", (0x0000, 2): "eth_src", (0x0000, 3): "eth_type",
+    (0x0000, 6): "ip_proto", (0x0000, 7): "ipv4_src", (0x0000, 8): "ipv4_dst",
+    (0x0000, 15): "arp_op", (0x0000, 16): "arp_spa", (0x0000, 17): "arp_tpa",
+    (0x0001, 16): "tunnel_id", (0x0001, 17): "arp_sha", (0x0001, 18): "arp_tha",
+    (0x0001, 19): "ipv6_src", (0x0001, 20): "ipv6_dst", (0x0001, 21): "icmpv6_type",
+    (0x0001, 23): "ipv6_nd_target", (0x0001, 24): "ipv6_nd_sll", (0x0001, 25): "ipv6_nd_tll",
+}
+_FIELD_NAMES = {
+    **NXM_NAMES,
+    **{(spec.oxm_class, spec.oxm_field): name for name, spec in FIELDS.items()},
+}
 _FLOW_STATS = struct.Struct("!HBx8xH10xQ16x")  # length, table, priority, cookie; 48 bytes
 _GROUP_DESC = struct.Struct("!HBxI")  # length, type, group_id
 _BUCKET = struct.Struct("!HHII4x")

@@ -82,6 +82,7 @@ class SwitchSync:
         self._desired: SwitchConfig | None = None
         self._channel: Channel | None = None
         self._inspections: list[Future] = []
+        self._fingerprints: dict[int, int] = {}  # of entries an audit found right
         self.installed_flows: set[int] | None = None
         self.installed_groups: set[int] | None = None
         self.errors = 0
@@ -101,6 +102,7 @@ class SwitchSync:
                 self._channel.close()
             self._channel = channel
             self.installed_flows = self.installed_groups = None
+            self._fingerprints = {}
             self._cond.notify_all()
         threading.Thread(
             target=self._work, args=(channel,), name=f"sync-{self.name}", daemon=True
@@ -164,7 +166,11 @@ class SwitchSync:
             try:
                 if read:
                     tables = self._read_tables(channel)
-                    difference = audit.compare(desired, tables, self._codec)
+                    # On connect only cookies are compared, to be fast; audits check more.
+                    known = self._fingerprints if desired is applied else None
+                    difference = audit.compare(desired, tables, self._codec, known)
+                    if difference.fingerprints is not None:
+                        self._fingerprints = dict(difference.fingerprints)
                     for future in inspections:
                         future.set_result(Inspection(desired, tables, difference))
                     inspections = []
@@ -250,9 +256,10 @@ class SwitchSync:
         self.installed_groups = set(config.groups)
         if not difference:
             return None
+        changed = len(difference.changed_flows)  # deleted, then added again
         return ApplyResult(
-            len(difference.missing_flows),
-            len(difference.extra_flows) + len(difference.rogue_flows),
+            len(difference.missing_flows) + changed,
+            len(difference.extra_flows) + len(difference.rogue_flows) + changed,
             len(difference.missing_groups) + len(difference.changed_groups),
             len(difference.extra_groups),
             time.monotonic() - started,

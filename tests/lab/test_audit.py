@@ -98,15 +98,17 @@ def test_a_switch_that_is_right_gets_no_flow_mod_from_audits(d):
 
 
 def test_drift_is_reported_then_repaired_within_one_interval_and_counted(d):
-    b = d.ports["b"]
+    a, b = d.ports["a"], d.ports["b"]
     right_flows, right_groups = weft_flows(d, "host2"), groups(d, "host2")
     delivery = next(c for c, f in right_flows.items() if "table=30" in f and b.mac in f
                     and "output" in f and "set_field" not in f)
+    to_a = next(c for c, f in right_flows.items() if "table=30" in f and a.mac in f)
     flood_id = next(i for i, buckets in right_groups.items() if "set_field" in buckets)
 
     next_audit(d, "host2")
     made = time.monotonic()
     d.lab.ofctl("host2", "del-flows", f"{delivery}/-1")
+    d.lab.ofctl("host2", "mod-flows", f"{to_a}/-1,table=30,actions=drop")  # keeps the cookie
     d.lab.ofctl("host2", "add-flow", ROGUE.format(mac=b.mac))
     d.lab.ofctl("host2", "add-flow", FOREIGN)
     d.lab.ofctl("host2", "mod-group", f"group_id={flood_id},type=all,bucket=output:1")
@@ -114,16 +116,18 @@ def test_drift_is_reported_then_repaired_within_one_interval_and_counted(d):
     code, differences = audit(d, "host2")
     assert time.monotonic() - made < INTERVAL, "the audit must run before the repair"
     assert code == 3
-    kinds = sorted((x["kind"], x["what"]) for x in differences)
-    assert kinds == [("changed", "group"), ("foreign", "flow"), ("missing", "flow"),
-                     ("rogue", "flow")]
-    by_kind = {x["kind"]: x for x in differences}
-    assert by_kind["missing"]["owner"] == "port b (network blue)"
-    assert by_kind["missing"]["table"] == "L2_LOOKUP"
-    assert by_kind["rogue"]["owner"] == "not Weft's (no Weft cookie)"
-    assert by_kind["rogue"]["priority"] == 200
-    assert by_kind["foreign"]["table"] == "table 100"
-    assert by_kind["changed"]["installed"] == "[output:1]"
+    found = {(x["kind"], x["what"]): x for x in differences}
+    assert len(found) == len(differences)
+    assert sorted(found) == [("changed", "flow"), ("changed", "group"), ("foreign", "flow"),
+                             ("missing", "flow"), ("rogue", "flow")]
+    assert found["missing", "flow"]["owner"] == "port b (network blue)"
+    assert found["missing", "flow"]["table"] == "L2_LOOKUP"
+    assert found["changed", "flow"]["owner"] == "port a (network blue)"
+    assert found["changed", "flow"]["installed"] == "drop"
+    assert found["rogue", "flow"]["owner"] == "not Weft's (no Weft cookie)"
+    assert found["rogue", "flow"]["priority"] == 200
+    assert found["foreign", "flow"]["table"] == "table 100"
+    assert found["changed", "group"]["installed"] == "[output:1]"
 
     wait_for(lambda: weft_flows(d, "host2") == right_flows and groups(d, "host2") == right_groups,
              timeout=INTERVAL + 10, poll=0.1, what="the controller to repair host2")
@@ -131,7 +135,7 @@ def test_drift_is_reported_then_repaired_within_one_interval_and_counted(d):
     remaining = d.lab.ofctl("host2", "dump-flows", "--no-stats")
     assert "priority=200" not in remaining  # the rogue flow is gone
     assert "table=100" in remaining  # the foreign flow is left alone
-    assert metric(d, 'weft_flow_drift_total{host="host2",kind="missing"}') == 2
+    assert metric(d, 'weft_flow_drift_total{host="host2",kind="missing"}') == 3
     assert metric(d, 'weft_flow_drift_total{host="host2",kind="extra"}') == 1
     assert "switch host2 drifted" in d.controller_log.read_text()
     assert d.ping("a", "b")
