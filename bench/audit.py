@@ -24,12 +24,11 @@ import time
 import traceback
 
 from codec import sample_flows
-from flowmods import DATAPATH_ID, Switch, ovs_version
+from flowmods import DATAPATH_ID, Switch, on_one_switch, ovs_version
 from harness import summary
 
 from controller import audit
 from controller.compiler import SwitchConfig
-from lab import Lab
 
 
 def measure(switch: Switch, flows: int, runs: int) -> dict[str, list[float]]:
@@ -66,14 +65,7 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=2400)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    lab = Lab(f"au{os.getpid()}")
-    try:
-        lab.up(1)
-        switch = Switch(lab)
-        switch.connect()
-        results = measure(switch, args.flows, args.runs)
-    finally:
-        lab.down()
+    results = on_one_switch("au", lambda switch: measure(switch, args.flows, args.runs))
     print(f"\none switch of {args.flows} flows (OVS {ovs_version()}, userspace datapath), "
           f"{args.runs} audits, nothing to repair:")
     for name, values in results.items():
