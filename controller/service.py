@@ -103,7 +103,8 @@ class ControllerService:
                     None)
         records = describe(difference, Owners(snapshot), host.id if host else None)
         log.warning("switch %s drifted, repairing %d missing and %d extra: %s", sync.name,
-                    difference.missing, difference.extra, summary(records))
+                    difference.missing, difference.extra, summary(records),
+                    extra={"host": sync.name, "differences": records})
         self.metrics.drift.labels(sync.name, "missing").inc(difference.missing)
         self.metrics.drift.labels(sync.name, "extra").inc(difference.extra)
 
