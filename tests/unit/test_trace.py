@@ -124,3 +124,17 @@ def test_compiling_only_the_packets_network_changes_no_trace(source, to, options
 
     assert trace(snap, source, to, **options) == trace(snap, source, to, tables=everything,
                                                         **options)
+
+
+def test_an_ipv6_packet_crosses_the_neighbour_table_and_is_delivered():
+    six = ClusterSpec(
+        hosts=["h1", "h2"], networks={"six": 300},
+        ports=[PortSpec("s1", "six", MAC[1], ("fd00::1",), "h1", 1),
+               PortSpec("s2", "six", MAC[2], ("fd00::2",), "h2", 1)],
+    )
+    result = trace(snapshot(six), "s1", "fd00::2")
+    assert (result.verdict, result.delivered_to) == ("delivered", ["h2/s2"])
+    assert [s.table for s in result.hops[0].steps] == [
+        "CLASSIFY", "PORT_SECURITY", "NEIGHBOUR", "L2_LOOKUP"]
+    spoofed = trace(snapshot(six), "s1", "fd00::2", src_ip="fd00::9")
+    assert spoofed.reason == "port security: source IP fd00::9 is not port s1's"
