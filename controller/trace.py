@@ -205,7 +205,6 @@ class _Recorder:
     """The Watcher of one trace: turns lookups and hops into Steps and Hops."""
 
     def __init__(self, snapshot: Snapshot, owners: Owners) -> None:
-        self.snapshot = snapshot
         self.owners = owners
         self.host_ids = {h.name: h.id for h in snapshot.hosts.values()}
         self.hops: list[Hop] = []
