@@ -45,9 +45,11 @@ def main_options(database_url: DatabaseUrl = None) -> None:
 @functools.cache  # once per process, however many callers (main, tests)
 def _register_areas() -> None:
     from admin import db, groups, hosts, networks, ports, tokens
+    from admin.audit import audit
     from admin.controller import controller
     from admin.status import status
     from admin.topology import topology
+    from admin.trace import trace
 
     app.add_typer(db.app, name="db")
     app.command()(controller)
@@ -58,6 +60,8 @@ def _register_areas() -> None:
     app.add_typer(tokens.app, name="token")
     app.command()(status)
     app.command()(topology)
+    app.command()(trace)
+    app.command()(audit)
     for plugin in entry_points(group=PLUGIN_GROUP):
         try:
             command = plugin.load()

@@ -35,10 +35,16 @@ def controller(
         bool, option("--no-ovsdb", help="Do not manage the hosts' OVS over OVSDB.")
     ] = False,
     metrics: Annotated[
-        str | None, option("--metrics", help="HOST:PORT to serve Prometheus /metrics on.")
+        str | None, option("--metrics", help="HOST:PORT to serve Prometheus /metrics and the "
+                            "switch inspection of weft audit and weft trace --installed on.")
     ] = None,
     resync: Annotated[
         float | None, option("--resync", help="Seconds between full resyncs (default 30).")
+    ] = None,
+    audit_interval: Annotated[
+        float | None,
+        option("--audit-interval", help="Seconds between audits of each switch (default 60; "
+               "0: never)."),
     ] = None,
     log_level: Annotated[
         str | None, option("--log-level", help="DEBUG, INFO (default), WARNING or ERROR.")
@@ -69,6 +75,7 @@ def controller(
         "manage_ovsdb": False if no_ovsdb else None,
         "metrics_listen": metrics,
         "resync_interval": resync,
+        "audit_interval": audit_interval,
         "log_level": log_level,
         "log_format": log_format,
     }

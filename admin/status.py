@@ -19,7 +19,8 @@ def status(as_json: JsonFlag = False, database_url: DatabaseUrl = None) -> None:
     Exit code 0: everything is up.
     Exit code 3: something is down: no controller heartbeat for 6 s, a host (OVSDB) or
     its switch (OpenFlow) not connected, or a tunnel down.
-    Unbound ports and tunnels in state "unknown" are shown but are not "down".
+    Unbound ports and tunnels in state "unknown" are shown but are not "down"; nor is a
+    port whose interface MTU exceeds its network's, listed under warnings.
 
     Examples:
       weft status
@@ -59,3 +60,5 @@ def _print_text(report: dict) -> None:
         ))
     if report["problems"]:
         typer.echo("\nproblems:\n" + "\n".join(f"  {p}" for p in report["problems"]))
+    if report["warnings"]:
+        typer.echo("\nwarnings:\n" + "\n".join(f"  {w}" for w in report["warnings"]))

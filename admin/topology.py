@@ -1,9 +1,9 @@
 """`weft topology`: the cluster as the controller sees it: hosts, the networks present on
 each, their bound ports, and the tunnels between hosts.
 
-Both the text tree and the pictures are drawn from the networkx graph of models/topology.py,
-built from the same snapshot the controller compiles flows from, so what is shown here is
-what the controller works with (not what OVS happens to hold).
+Both the text tree and the pictures (admin/picture.py) are drawn from the networkx graph of
+models/topology.py, built from the same snapshot the controller compiles flows from, so what
+is shown here is what the controller works with (not what OVS happens to hold).
 """
 
 from __future__ import annotations
@@ -19,13 +19,9 @@ import typer
 from admin.errors import CommandError, reports_errors
 from admin.options import DatabaseUrl
 
-if TYPE_CHECKING:  # the models, networkx and graphviz load only when a picture is drawn
-    import graphviz
-
+if TYPE_CHECKING:  # the models, networkx and graphviz load only when something is drawn
     from models.snapshot import PortView
     from models.topology import Topology
-
-TUNNEL_COLOURS = {"up": "forestgreen", "down": "red3", "unknown": "grey50"}
 
 
 class Format(StrEnum):
@@ -33,6 +29,7 @@ class Format(StrEnum):
     dot = "dot"
     svg = "svg"
     png = "png"
+    html = "html"
 
 
 def _ports_by_id(topology: Topology) -> dict[int, PortView]:
@@ -93,50 +90,11 @@ def text_tree(topology: Topology) -> str:
     return "\n".join(lines) or "no hosts, no ports"
 
 
-def _node_id(node: tuple[str, int]) -> str:
-    return f"{node[0]}{node[1]}"
-
-
-def _tunnel_status(a, b, edge: dict) -> str:
-    """Down if either end is down, up if both are up, else unknown (e.g. one end missing)."""
-    ends = [edge["status"].get(node[1]) for node in (a, b)]
-    if "down" in ends:
-        return "down"
-    return "up" if ends == ["up", "up"] else "unknown"
-
-
-def dot_graph(topology: Topology) -> graphviz.Graph:
-    """Hosts (boxes), networks (ellipses), ports (small boxes); tunnels coloured by status."""
-    import graphviz
-
-    ports = _ports_by_id(topology)
-    dot = graphviz.Graph("weft", graph_attr={"overlap": "false", "fontname": "Helvetica"},
-                         node_attr={"fontname": "Helvetica", "fontsize": "10"})
-    for node, data in sorted(topology.graph.nodes(data=True)):
-        if data["kind"] == "host":
-            dot.node(_node_id(node), f"{data['name']}\n{data['tunnel_ip']}", shape="box3d")
-        elif data["kind"] == "network":
-            dot.node(_node_id(node), f"{data['name']}\nvni {data['vni']}", shape="ellipse",
-                     style="filled", fillcolor="lightblue")
-        else:
-            addresses = "\n".join(str(a) for a in ports[node[1]].addresses)
-            dot.node(_node_id(node), f"{data['name']}\n{addresses}".strip(), shape="box",
-                     style="rounded")
-    for a, b, data in topology.graph.edges(data=True):
-        if data["kind"] == "tunnel":
-            dot.edge(_node_id(a), _node_id(b), color=TUNNEL_COLOURS[_tunnel_status(a, b, data)],
-                     penwidth="2")
-        elif data["kind"] == "bound":
-            dot.edge(_node_id(a), _node_id(b), label=f"ofport {data['ofport']}", fontsize="8")
-        else:
-            dot.edge(_node_id(a), _node_id(b), style="dashed", color="grey60")
-    return dot
-
-
 @reports_errors
 def topology(
     output_format: Annotated[Format, typer.Option(
-        "--format", help="text (a tree), dot (Graphviz source), svg or png (drawn by dot).")
+        "--format", help="text (a tree), dot (Graphviz source), svg or png (drawn by dot), "
+        "html (one page, the SVG with zoom and pan).")
     ] = Format.text,
     output: Annotated[Path | None, typer.Option(
         "--output", help="Write to this file instead of standard output.")] = None,
@@ -147,8 +105,10 @@ def topology(
     Examples:
       weft topology
       weft topology --format png --output cluster.png
+      weft topology --format html --output cluster.html
       weft topology --format dot | dot -Tpdf -o cluster.pdf
     """
+    from admin.picture import dot_graph, html_page
     from models.snapshot import load_snapshot
     from models.topology import Topology
     from northbound.session import reading
@@ -163,7 +123,10 @@ def topology(
         if output_format is Format.png and output is None and sys.stdout.isatty():
             raise CommandError("--output", "a PNG would garble the terminal: give a file "
                                "(or redirect standard output)")
-        data = dot_graph(graph).pipe(format=output_format.value)
+        image = "svg" if output_format is Format.html else output_format.value
+        data = dot_graph(graph).pipe(format=image)
+        if output_format is Format.html:
+            data = html_page(data)
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

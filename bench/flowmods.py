@@ -28,6 +28,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from typing import TypeVar
 
 from codec import sample_flows
 
@@ -43,6 +45,7 @@ from lab.layout import CONTROLLER_PORT, CONTROLLER_TARGET
 from models.snapshot import HostView
 
 DATAPATH_ID = 0x5746_0000_0000_0001
+T = TypeVar("T")
 WAIT = 120.0
 
 
@@ -142,19 +145,25 @@ def measure(switch: Switch, flows: int, runs: int) -> dict[str, list[float]]:
     return rates
 
 
+def on_one_switch(prefix: str, work: Callable[[Switch], T]) -> T:
+    """`work(switch)` on a fresh one-host lab whose switch is connected; the lab is removed
+    afterwards, whatever happens."""
+    lab = Lab(f"{prefix}{os.getpid()}")
+    try:
+        lab.up(1)
+        switch = Switch(lab)
+        switch.connect()
+        return work(switch)
+    finally:
+        lab.down()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    lab = Lab(f"fm{os.getpid()}")
-    try:
-        lab.up(1)
-        switch = Switch(lab)
-        switch.connect()
-        rates = measure(switch, args.flows, args.runs)
-    finally:
-        lab.down()
+    rates = on_one_switch("fm", lambda switch: measure(switch, args.flows, args.runs))
     print(f"\n{args.flows} flows per apply, one switch (OVS {ovs_version()}, userspace "
           f"datapath), flow-mods per second from set_desired to the bundle's commit reply:")
     for name, values in rates.items():

@@ -58,7 +58,9 @@ OFPT_BUNDLE_ADD_MESSAGE = 34
 
 OFPFC_ADD = 0
 OFPFC_DELETE = 3
+OFPFC_DELETE_STRICT = 4
 OFPGC_ADD = 0
+OFPGC_MODIFY = 1
 OFPGC_DELETE = 2
 OFPGT_ALL = 0
 
@@ -241,6 +243,23 @@ def flow_delete(cookie: int, xid: int) -> bytes:
         cookie, 0xFFFF_FFFF_FFFF_FFFF, OFPTT_ALL, OFPFC_DELETE, 0, 0, 0,
         OFP_NO_BUFFER, OFPP_ANY, OFPG_ANY, 0, 0,
     ) + _EMPTY_MATCH
+
+
+def flow_delete_strict(table: int, priority: int, cookie: int, match: bytes, xid: int) -> bytes:
+    """Delete the one flow of `table` with exactly this priority, encoded ofp_match (padded)
+    and cookie: how a flow that is not Weft's, hence has no cookie of its own, is removed."""
+    body = _FLOW_MOD.pack(
+        cookie, 0xFFFF_FFFF_FFFF_FFFF, table, OFPFC_DELETE_STRICT, 0, 0, priority,
+        OFP_NO_BUFFER, OFPP_ANY, OFPG_ANY, 0, 0,
+    ) + match
+    return _header(OFPT_FLOW_MOD, 8 + len(body), xid) + body
+
+
+def group_modify(group: Group, xid: int) -> bytes:
+    """Give the group with `group`'s id `group`'s buckets again (someone changed them)."""
+    buckets = encode_buckets(group)
+    body = _GROUP_MOD.pack(OFPGC_MODIFY, OFPGT_ALL, _group_id_of(buckets)) + buckets
+    return _header(OFPT_GROUP_MOD, 8 + len(body), xid) + body
 
 
 # ---------------------------------------------------------------- the cache

@@ -91,14 +91,22 @@ class SwitchConfig:
 
 
 def compile_host(
-    topology: Topology, host_id: int, cache: SectionCache | None = None
+    topology: Topology,
+    host_id: int,
+    cache: SectionCache | None = None,
+    only: Iterable[int] | None = None,
 ) -> SwitchConfig:
-    """The complete flows and groups of host `host_id`, from the topology's snapshot."""
+    """The complete flows and groups of host `host_id`, from the topology's snapshot.
+
+    `only` (network ids) leaves out the sections of other networks: what a packet of those
+    networks can meet on the host, since every flow of another network matches its own
+    ports, VNI or metadata (`weft trace` compiles no more than that)."""
     cache = cache or SectionCache()
     present = topology.networks_on(host_id)
     cache.keep_networks(host_id, present)
+    wanted = present if only is None else [n for n in present if n in set(only)]
     sections = [PIPELINE_SECTION, cache.tunnels(host_id, topology.tunnel_ports(host_id))]
-    sections.extend(cache.network(topology, network_id, host_id) for network_id in present)
+    sections.extend(cache.network(topology, network_id, host_id) for network_id in wanted)
     return _assemble(sections)
 
 

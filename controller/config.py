@@ -69,6 +69,7 @@ class ControllerConfig(LayeredSettings):
     manage_ovsdb: bool = True
     ovsdb_connect_timeout: float = 5.0
     resync_interval: float = 30.0
+    audit_interval: float = 60.0  # seconds between audits of each switch; 0: never
     metrics_listen: str | None = None
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one object per line

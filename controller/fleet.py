@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from controller.audit import Difference
 from controller.channel import Channel
 from controller.codec import Codec
 from controller.compiler import SwitchConfig
@@ -29,12 +30,16 @@ class Fleet:
         request_hosts: Callable[[list[int]], None],
         on_applied: Callable[[SwitchSync, ApplyResult], None] | None = None,
         on_connection: Callable[[int, str, bool], None] | None = None,
+        audit_interval: float = 0.0,
+        on_drift: Callable[[SwitchSync, Difference], None] | None = None,
     ) -> None:
         self._codec = codec
         self._host_for_datapath = host_for_datapath
         self._request_hosts = request_hosts
         self._on_applied = on_applied
         self._on_connection = on_connection
+        self._audit_interval = audit_interval
+        self._on_drift = on_drift
         self._lock = threading.Lock()
         self.syncs: dict[int, SwitchSync] = {}
         self.channels: dict[int, Channel] = {}
@@ -42,7 +47,10 @@ class Fleet:
     def _sync_for(self, host: HostView) -> SwitchSync:
         sync = self.syncs.get(host.datapath_id)
         if sync is None:
-            sync = SwitchSync(host.datapath_id, host.name, self._codec, self._on_applied)
+            sync = SwitchSync(
+                host.datapath_id, host.name, self._codec, self._on_applied,
+                self._audit_interval, self._on_drift,
+            )
             self.syncs[host.datapath_id] = sync
         return sync
 

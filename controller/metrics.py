@@ -1,4 +1,4 @@
-"""Prometheus metrics of the controller, served on `/metrics`.
+"""Prometheus metrics of the controller, served on `/metrics` (controller/inspection.py).
 
 Gauges are read from the live objects at scrape time (a collector), so no component keeps
 counters for the sake of metrics; events (reconcile passes, bundle applies, errors) are
@@ -14,12 +14,15 @@ recorded by the service's callbacks as they happen. Names:
     weft_flow_mods_total{host}       flow adds+deletes sent to that switch
     weft_errors_total{kind}          failed reconcile passes
     weft_apply_errors_total{host}    bundles a switch refused (then its tables are re-read)
+    weft_audits_total{host}          periodic audits of that switch (controller/switch.py)
+    weft_flow_drift_total{host,kind} flows and groups an audit found missing (or changed) or
+                                     extra on that switch, and repaired (controller/audit.py)
     weft_ovsdb_writes_total          OVSDB transactions that changed a host (OVSDB manager)
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -45,6 +48,12 @@ class Metrics:
             "weft_flow_mods", "Flow adds and deletes sent", ["host"], registry=self.registry
         )
         self.errors = Counter("weft_errors", "Failures", ["kind"], registry=self.registry)
+        self.drift = Counter(
+            "weft_flow_drift",
+            "Flows and groups an audit found missing or extra, and repaired",
+            ["host", "kind"],
+            registry=self.registry,
+        )
         self.registry.register(self)
 
     def collect(self):
@@ -59,6 +68,7 @@ class Metrics:
             "weft_groups_installed", "Weft groups installed", labels=["host"]
         )
         errors = CounterMetricFamily("weft_apply_errors", "Refused bundles", labels=["host"])
+        audits = CounterMetricFamily("weft_audits", "Periodic audits", labels=["host"])
         up = 0
         for host in hosts:
             sync = service.fleet.syncs.get(host.datapath_id)
@@ -68,6 +78,7 @@ class Metrics:
             flows.add_metric([host.name], len(sync.installed_flows or ()) if sync else 0)
             groups.add_metric([host.name], len(sync.installed_groups or ()) if sync else 0)
             errors.add_metric([host.name], sync.errors if sync else 0)
+            audits.add_metric([host.name], sync.audits if sync else 0)
         yield GaugeMetricFamily("weft_hosts", "Registered hosts", value=len(hosts))
         yield GaugeMetricFamily(
             "weft_hosts_connected", "Hosts with their switch connected", value=up
@@ -76,12 +87,10 @@ class Metrics:
         yield flows
         yield groups
         yield errors
+        yield audits
         if service.ovsdb is not None:
             yield CounterMetricFamily(
                 "weft_ovsdb_writes",
                 "OVSDB transactions that changed a host",
                 value=service.ovsdb.writes,
             )
-
-    def serve(self, host: str, port: int) -> None:
-        start_http_server(port, addr=host, registry=self.registry)

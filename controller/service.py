@@ -17,12 +17,15 @@ import os
 import signal
 import threading
 
+from controller.audit import Difference, describe, summary
 from controller.changes import start_feed
 from controller.codec import Codec
 from controller.config import ControllerConfig
 from controller.fleet import Fleet
+from controller.inspection import InspectionServer
 from controller.metrics import Metrics
 from controller.multicast import MulticastSettings, Snooping
+from controller.owners import Owners
 from controller.reconciler import Reconciler
 from controller.runner import OpenFlowSettings, start_openflow
 from controller.state import StateStore
@@ -51,6 +54,8 @@ class ControllerService:
             request_hosts=self.reconciler.request_hosts,
             on_applied=self._applied,
             on_connection=self._connection,
+            audit_interval=config.audit_interval,
+            on_drift=self._drifted,
         )
         multicast = MulticastSettings(
             config.igmp_query_interval, config.igmp_query_response, config.igmp_robustness
@@ -91,6 +96,18 @@ class ControllerService:
         self.metrics.apply_seconds.observe(result.seconds)
         self.metrics.flow_mods.labels(sync.name).inc(result.flows_added + result.flows_deleted)
 
+    def _drifted(self, sync: SwitchSync, difference: Difference) -> None:
+        with self.store.lock:
+            snapshot = self.store.snapshot
+        host = next((h for h in snapshot.hosts.values() if h.datapath_id == sync.datapath_id),
+                    None)
+        records = describe(difference, Owners(snapshot), host.id if host else None)
+        log.warning("switch %s drifted, repairing %d missing and %d extra: %s", sync.name,
+                    difference.missing, difference.extra, summary(records),
+                    extra={"host": sync.name, "differences": records})
+        self.metrics.drift.labels(sync.name, "missing").inc(difference.missing)
+        self.metrics.drift.labels(sync.name, "extra").inc(difference.extra)
+
     def _passed(self, seconds: float, failed: bool) -> None:
         self.metrics.reconcile_seconds.observe(seconds)
         if failed:
@@ -103,7 +120,7 @@ class ControllerService:
 
     def start(self) -> None:
         if self.config.metrics_listen:
-            self.metrics.serve(*self.config.metrics_address)
+            InspectionServer(self, *self.config.metrics_address).start()
         self.status.start()
         self.reconciler.start()
         self.reconciler.ready.wait()

@@ -13,15 +13,18 @@ per example would be far too slow, so this executes the same values with OVS's s
 
 It refuses tables OVS would reject or run ambiguously: two overlapping flows of equal
 priority in one table (OVS would pick either), a ToGroup to a missing group, a GotoTable
-backwards. `Fabric` joins several switches by tunnels and follows packets across them.
+backwards. Tables read back from a real switch may be any of that (someone else's flows),
+so `strict=False` runs them anyway: the first of overlapping flows wins and a missing group
+sends nothing. `Fabric` joins several switches by tunnels and follows packets across them;
+a `Watcher` sees each table lookup and each switch a packet crosses (controller/trace.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import combinations
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from controller.flows import (
     FIELDS,
@@ -124,14 +127,14 @@ class _Level(NamedTuple):
     buckets: dict[tuple[int, ...], list[Flow]]
 
     @classmethod
-    def of(cls, flows: list[Flow]) -> _Level:
+    def of(cls, flows: list[Flow], strict: bool = True) -> _Level:
         shared = set.intersection(*({n for n, _, m in f.match if m is None} for f in flows))
         key_fields = tuple(sorted(shared))
         buckets = defaultdict(list)
         for flow in flows:
             values = {name: value for name, value, _ in flow.match}
             buckets[tuple(values[n] for n in key_fields)].append(flow)
-        for bucket in buckets.values():
+        for bucket in buckets.values() if strict else ():
             for a, b in combinations(bucket, 2):
                 if _overlap(a.match, b.match):
                     raise FlowTableError(f"overlapping flows of equal priority:\n  {a}\n  {b}")
@@ -152,19 +155,21 @@ def _actions_of(flow: Flow) -> Iterator[Action]:
 
 
 class SimSwitch:
-    """One switch's flow tables and groups (`groups` maps group id -> Group)."""
+    """One switch's flow tables and groups (`groups` maps group id -> Group); `strict=False`
+    accepts tables OVS would run ambiguously (see the module's docstring)."""
 
-    def __init__(self, flows: Iterable[Flow], groups: Mapping[int, Group]):
+    def __init__(self, flows: Iterable[Flow], groups: Mapping[int, Group], strict: bool = True):
         self._groups = dict(groups)
         flows = list(dict.fromkeys(flows))  # the same flow twice is one flow, as in OVS
         by_level: dict[int, dict[int, list[Flow]]] = defaultdict(lambda: defaultdict(list))
         for flow in flows:
             by_level[flow.table][flow.priority].append(flow)
         self._tables = {  # table -> its levels, highest priority first
-            table: [_Level.of(levels[p]) for p in sorted(levels, reverse=True)]
+            table: [_Level.of(levels[p], strict) for p in sorted(levels, reverse=True)]
             for table, levels in by_level.items()
         }
-        self._check_references(flows)
+        if strict:
+            self._check_references(flows)
 
     def _check_references(self, flows: list[Flow]) -> None:
         for flow in flows:
@@ -177,8 +182,14 @@ class SimSwitch:
             if isinstance(action, ToGroup) and action.group_id not in self._groups:
                 raise FlowTableError(f"{action} refers to a group that does not exist")
 
-    def process(self, in_port: int, packet: Mapping[str, object]) -> list[tuple[int, Packet]]:
-        """Every (out_port, packet) the switch sends when `packet` enters on `in_port`."""
+    def process(
+        self,
+        in_port: int,
+        packet: Mapping[str, object],
+        visit: Callable[[int, Flow | None], None] | None = None,
+    ) -> list[tuple[int, Packet]]:
+        """Every (out_port, packet) the switch sends when `packet` enters on `in_port`;
+        `visit(table, flow)` is called with each table's matching flow (None: a miss)."""
         state = {
             **Packet(packet), **dict.fromkeys(PIPELINE_FIELDS, 0), "in_port": in_port,
         }
@@ -186,6 +197,8 @@ class SimSwitch:
         table: int | None = 0
         while table is not None:
             flow = self._lookup(table, state)
+            if visit is not None:
+                visit(table, flow)
             if flow is None:
                 break  # table miss: drop
             table = None  # no GotoTable: the pipeline ends after this flow
@@ -221,7 +234,8 @@ class SimSwitch:
                 if action.group_id in active_groups:
                     raise FlowTableError(f"group {action.group_id:#x} contains itself")
                 chain = (*active_groups, action.group_id)
-                for bucket in self._groups[action.group_id].buckets:
+                group = self._groups.get(action.group_id)  # missing only if not strict
+                for bucket in group.buckets if group else ():
                     self._apply(bucket, dict(state), outputs, chain)
 
 
@@ -235,6 +249,15 @@ def _packet(state: Mapping[str, object]) -> Packet:
 class Host(NamedTuple):
     switch: SimSwitch
     tunnels: Mapping[int, str]  # tunnel ofport -> the host at its other end
+
+
+class Watcher(Protocol):
+    """Told what the fabric does with a packet: each table lookup on a switch (`step`),
+    then what that switch sent out (`hop`)."""
+
+    def step(self, host: str, table: int, flow: Flow | None) -> None: ...
+
+    def hop(self, host: str, in_port: int, packet: Packet, outputs: list) -> None: ...
 
 
 class Fabric:
@@ -259,7 +282,11 @@ class Fabric:
                     raise ValueError(f"{peer!r} has no tunnel back to {name!r}")
 
     def send(
-        self, host: str, in_port: int, packet: Mapping[str, object]
+        self,
+        host: str,
+        in_port: int,
+        packet: Mapping[str, object],
+        watcher: Watcher | None = None,
     ) -> list[tuple[str, int, Packet]]:
         """Every (host, port, packet) delivered anywhere when `packet` enters `host` on
         `in_port`. Raises LoopError when a packet comes back to a switch and port it already
@@ -270,7 +297,11 @@ class Fabric:
         while pending:
             path = pending.popleft()
             at, port, current = path[-1]
-            for out_port, out in self._hosts[at].switch.process(port, current):
+            visit = None if watcher is None else (lambda t, f, at=at: watcher.step(at, t, f))
+            outputs = self._hosts[at].switch.process(port, current, visit)
+            if watcher is not None:
+                watcher.hop(at, port, current, outputs)
+            for out_port, out in outputs:
                 peer = self._hosts[at].tunnels.get(out_port)
                 if peer is None:
                     deliveries.append((at, out_port, out.without("tunnel_id")))

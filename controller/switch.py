@@ -10,6 +10,12 @@ Bundle order: new groups, flow deletions, flow additions, group deletions, so no
 points at a missing group. A bundle is committed only if the switch accepted every message
 (checked with a barrier before COMMIT); otherwise it is discarded and the switch keeps its
 previous state.
+
+Audit: every `audit_interval` seconds, once the latest configuration is applied, the switch's
+tables are read back and compared with it (controller/audit.py); any drift (a flow or group
+someone deleted, added or changed) is reported to `on_drift` and repaired in one bundle. A
+switch that is right gets no message but the two reads. `inspect()` runs the same comparison
+on demand for `weft audit`, without repairing.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
+from controller import audit
 from controller import codec as ofcodec
 from controller.channel import Channel, ChannelClosed, SwitchError
 from controller.compiler import SwitchConfig
-from controller.pipeline import COOKIE_MARK_MASK, GROUP_ID_MARK, WEFT_COOKIE
+from controller.pipeline import GROUP_ID_MARK
 
 log = logging.getLogger(__name__)
 
@@ -41,24 +49,44 @@ class ApplyResult:
     initial: bool  # first apply after a (re)connect
 
 
+@dataclass(frozen=True)
+class Inspection:
+    """What an on-demand audit found: the tables read and their difference from the
+    configuration last applied."""
+
+    config: SwitchConfig
+    tables: audit.Tables
+    difference: audit.Difference
+
+
 class SwitchSync:
+    """Keeps one switch equal to its desired configuration; owns a worker thread per
+    connection (`sync-<host>`) that reads the switch's tables, applies bundles and audits."""
+
     def __init__(
         self,
         datapath_id: int,
         name: str,
         codec: ofcodec.Codec,
         on_applied: Callable[[SwitchSync, ApplyResult], None] | None = None,
+        audit_interval: float = 0.0,
+        on_drift: Callable[[SwitchSync, audit.Difference], None] | None = None,
     ) -> None:
         self.datapath_id = datapath_id
         self.name = name
         self._codec = codec
         self._on_applied = on_applied
+        self._audit_interval = audit_interval
+        self._on_drift = on_drift
         self._cond = threading.Condition()
         self._desired: SwitchConfig | None = None
         self._channel: Channel | None = None
+        self._inspections: list[Future] = []
+        self._fingerprints: dict[int, int] = {}  # of entries an audit found right
         self.installed_flows: set[int] | None = None
         self.installed_groups: set[int] | None = None
         self.errors = 0
+        self.audits = 0
 
     # ------------------------------------------------------------ inputs
 
@@ -74,6 +102,7 @@ class SwitchSync:
                 self._channel.close()
             self._channel = channel
             self.installed_flows = self.installed_groups = None
+            self._fingerprints = {}
             self._cond.notify_all()
         threading.Thread(
             target=self._work, args=(channel,), name=f"sync-{self.name}", daemon=True
@@ -100,28 +129,67 @@ class SwitchSync:
     def connected(self) -> bool:
         return self._channel is not None
 
+    def inspect(self, timeout: float = REPLY_TIMEOUT) -> Inspection:
+        """Read the switch's tables and compare them with the configuration, once it is
+        applied (an on-demand audit; nothing is repaired). Raises ChannelClosed if the
+        switch is not connected, TimeoutError if it does not answer in time."""
+        future: Future = Future()
+        with self._cond:
+            if self._channel is None:
+                raise ChannelClosed(f"switch {self.name} is not connected")
+            self._inspections.append(future)
+            self._cond.notify_all()
+        return future.result(timeout)
+
     # ------------------------------------------------------------ the worker
 
     def _work(self, channel: Channel) -> None:
-        """Apply each new desired config to `channel` until it closes or is replaced."""
+        """Apply each new desired config to `channel`, and audit it, until it closes or is
+        replaced."""
         applied: SwitchConfig | None = None
         initial = True
+        audit_at = time.monotonic() + self._audit_interval
         while True:
             with self._cond:
-                while self._serving(channel) and (
-                    self._desired is None or self._desired is applied
-                ):
-                    self._cond.wait()
+                while self._serving(channel) and not self._has_work(applied, audit_at):
+                    self._cond.wait(self._until(audit_at))
                 if not self._serving(channel):
+                    if self._channel is None:  # else the next connection's worker answers
+                        self._fail_inspections(ChannelClosed(f"switch {self.name} is gone"))
                     return
                 desired = self._desired
+                due = self._audit_interval > 0 and time.monotonic() >= audit_at
+                read = self.installed_flows is None or desired is applied
+                inspections: list[Future] = []
+                if read:
+                    inspections, self._inspections = self._inspections, []
             try:
-                if self.installed_flows is None:
-                    self._read_installed(channel)
-                result = self._apply(channel, desired, initial)
-            except ChannelClosed:
+                if read:
+                    tables = self._read_tables(channel)
+                    # On connect only cookies are compared, to be fast; audits check more.
+                    known = self._fingerprints if desired is applied else None
+                    difference = audit.compare(desired, tables, self._codec, known)
+                    if difference.fingerprints is not None:
+                        self._fingerprints = dict(difference.fingerprints)
+                    for future in inspections:
+                        future.set_result(Inspection(desired, tables, difference))
+                    inspections = []
+                    if desired is applied:
+                        if not due:
+                            continue  # an inspection only: report, do not repair
+                        audit_at = time.monotonic() + self._audit_interval
+                        self.audits += 1
+                        self._report_drift(difference)
+                else:
+                    difference = audit.against_belief(
+                        desired, self.installed_flows, self.installed_groups, self._codec
+                    )
+                result = self._apply(channel, desired, difference, initial)
+            except ChannelClosed as error:
+                self._fail_inspections(error, inspections)
                 return
             except (SwitchError, TimeoutError) as error:
+                self._fail_inspections(error, inspections)
                 self.errors += 1
                 log.error("switch %s: apply failed (%s); re-reading its tables", self.name, error)
                 self.installed_flows = self.installed_groups = None
@@ -131,50 +199,69 @@ class SwitchSync:
             if result and self._on_applied:
                 self._on_applied(self, result)
 
-    def _read_installed(self, channel: Channel) -> None:
+    def _until(self, audit_at: float) -> float | None:
+        """How long the worker may sleep: until the next audit, if one is coming."""
+        if self._audit_interval <= 0 or self._desired is None:
+            return None
+        return max(audit_at - time.monotonic(), 0.01)
+
+    def _has_work(self, applied: SwitchConfig | None, audit_at: float) -> bool:
+        if self._desired is None:
+            return False
+        if self._desired is not applied or self.installed_flows is None or self._inspections:
+            return True
+        return self._audit_interval > 0 and time.monotonic() >= audit_at
+
+    def _fail_inspections(self, error: Exception, futures: list[Future] | None = None) -> None:
+        if futures is None:
+            with self._cond:
+                futures, self._inspections = self._inspections, []
+        for future in futures:
+            future.set_exception(error)
+
+    def _report_drift(self, difference: audit.Difference) -> None:
+        if difference and self._on_drift:
+            self._on_drift(self, difference)
+
+    def _read_tables(self, channel: Channel) -> audit.Tables:
+        """Every flow (Weft's or not: cookie mask 0) and every group the switch holds."""
         xid = channel.next_xid()
-        replies = channel.request(
-            xid, ofcodec.flow_stats_request(xid, WEFT_COOKIE, COOKIE_MARK_MASK), REPLY_TIMEOUT
-        )
-        flows = {stat.cookie for reply in replies for stat in reply.body}
+        replies = channel.request(xid, ofcodec.flow_stats_request(xid, 0, 0), REPLY_TIMEOUT)
+        flows = tuple(entry for reply in replies for entry in reply.body)
         xid = channel.next_xid()
         replies = channel.request(xid, ofcodec.group_desc_request(xid), REPLY_TIMEOUT)
-        groups = {
-            desc.group_id
-            for reply in replies
-            for desc in reply.body
-            if desc.group_id & GROUP_ID_MARK
-        }
-        self.installed_flows, self.installed_groups = flows, groups
-        log.info("switch %s holds %d Weft flows, %d groups", self.name, len(flows), len(groups))
+        groups = tuple(entry for reply in replies for entry in reply.body)
+        if self.installed_flows is None:
+            weft = sum(1 for e in flows if audit.is_weft(e.cookie))
+            log.info("switch %s holds %d Weft flows, %d Weft groups, %d other flows", self.name,
+                     weft, sum(1 for e in groups if e.group_id & GROUP_ID_MARK),
+                     len(flows) - weft)
+        return audit.Tables(flows, groups)
 
-    def _apply(self, channel: Channel, config: SwitchConfig, initial: bool) -> ApplyResult | None:
+    def _apply(
+        self,
+        channel: Channel,
+        config: SwitchConfig,
+        difference: audit.Difference,
+        initial: bool,
+    ) -> ApplyResult | None:
         started = time.monotonic()
-        codec = self._codec
-        desired = {codec.cookie(flow): flow for flow in config.flows}
+        desired = audit.desired_cookies(config, self._codec)
         if len(desired) != len(config.flows):
             raise SwitchError(0, -1, -1, b"two desired flows share a cookie")
-        flows_add = [flow for cookie, flow in desired.items() if cookie not in self.installed_flows]
-        flows_del = self.installed_flows - desired.keys()
-        groups_add = [g for gid, g in config.groups.items() if gid not in self.installed_groups]
-        groups_del = self.installed_groups - config.groups.keys()
-        if not (flows_add or flows_del or groups_add or groups_del):
-            return None
-        xid = channel.next_xid()
-        messages = [
-            *(codec.group_add(group, xid) for group in groups_add),
-            *(ofcodec.flow_delete(cookie, xid) for cookie in flows_del),
-            *(codec.flow_add(flow, xid) for flow in flows_add),
-            *(ofcodec.group_delete(gid, xid) for gid in groups_del),
-        ]
-        self._send_bundle(channel, xid, messages)
+        if difference:
+            xid = channel.next_xid()
+            self._send_bundle(channel, xid, audit.repair_messages(difference, self._codec, xid))
         self.installed_flows = set(desired)
         self.installed_groups = set(config.groups)
+        if not difference:
+            return None
+        changed = len(difference.changed_flows)  # deleted, then added again
         return ApplyResult(
-            len(flows_add),
-            len(flows_del),
-            len(groups_add),
-            len(groups_del),
+            len(difference.missing_flows) + changed,
+            len(difference.extra_flows) + len(difference.rogue_flows) + changed,
+            len(difference.missing_groups) + len(difference.changed_groups),
+            len(difference.extra_groups),
             time.monotonic() - started,
             initial,
         )

@@ -24,6 +24,7 @@ from pathlib import Path
 from lab import containers, netns, network, ovs, parallel, procs
 from lab.errors import LabError
 from lab.layout import (
+    CONTAINER_MTU,
     CONTROLLER_IP,
     DEFAULT_NAME,
     INT_BRIDGE,
@@ -158,9 +159,12 @@ class Lab:
 
     # ---------------------------------------------------------------- containers
 
-    def attach(self, port: str, host: str, mac: str, ips: Sequence[str]) -> Container:
+    def attach(
+        self, port: str, host: str, mac: str, ips: Sequence[str], mtu: int = CONTAINER_MTU
+    ) -> Container:
         """Create a container on `host` whose eth0 has `mac` and `ips` (with prefix lengths)
-        and plug it into the host's br-int with external_ids:iface-id=`port`.
+        and plug it into the host's br-int with external_ids:iface-id=`port`; both ends of
+        its veth get `mtu` (its network's MTU).
 
         IPv6 stays off in the container unless one of `ips` is IPv6. Fails with LabError if
         the host has no br-int yet (the OVSDB manager creates it, never the lab).
@@ -177,7 +181,7 @@ class Lab:
             state.next_container += 1
             container = Container(
                 port=port, host=host, number=number, netns=self.layout.container_netns(number),
-                veth=container_veth(number), mac=mac, ips=ips,
+                veth=container_veth(number), mac=mac, ips=ips, mtu=mtu,
             )
             state.containers[port] = container
         try:

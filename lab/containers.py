@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from lab import netns, network, ovs
 from lab.errors import CommandError, LabError
-from lab.layout import CONTAINER_IF, CONTAINER_MTU, INT_BRIDGE, Host
+from lab.layout import CONTAINER_IF, INT_BRIDGE, Host
 from lab.state import Container
 
 MAC_PATTERN = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
@@ -53,8 +53,8 @@ def plug(host: Host, container: Container) -> None:
         network.sysctl(container.netns, network.NO_IPV6)
     netns.ip_batch(
         [
-            f"link add {container.veth} type veth peer name {CONTAINER_IF} "
-            f"address {container.mac} mtu {CONTAINER_MTU} netns {container.netns}",
+            f"link add {container.veth} mtu {container.mtu} type veth peer name {CONTAINER_IF} "
+            f"address {container.mac} mtu {container.mtu} netns {container.netns}",
             f"link set {container.veth} up",
         ],
         netns=host.netns,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import permutations
 from pathlib import Path
 
-from admin.topology import dot_graph
+from admin.picture import dot_graph
 from lab import Lab, frames, mcast
 from lab.deployment import Deployment, wait_for
 from models.db import transaction

@@ -69,6 +69,7 @@ class PlacedPort:
     mac: str
     ip: str  # without prefix
     prefix: int
+    mtu: int  # the network's
 
 
 @dataclass
@@ -130,7 +131,8 @@ class Deployment:
             row = create_port(session, name, network, ips=[ip] if ip else [])
             address = row.addresses[0]
             placed = PlacedPort(
-                name, network, host, row.mac, str(address.address), address.cidr.prefixlen
+                name, network, host, row.mac, str(address.address), address.cidr.prefixlen,
+                session.get(t.Network, row.network_id).mtu,
             )
         self.ports[name] = placed
         if plug:
@@ -139,7 +141,9 @@ class Deployment:
 
     def plug(self, name: str) -> None:
         placed = self.ports[name]
-        self.lab.attach(name, placed.host, placed.mac, [f"{placed.ip}/{placed.prefix}"])
+        self.lab.attach(
+            name, placed.host, placed.mac, [f"{placed.ip}/{placed.prefix}"], placed.mtu
+        )
 
     # ------------------------------------------------------------ observed state
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.layout import CONTAINER_MTU
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Container:
     veth: str  # host-side veth, also the OVS port name
     mac: str
     ips: tuple[str, ...]  # with prefix length, e.g. "198.51.100.1/24"
+    mtu: int = CONTAINER_MTU  # of both ends of the veth: its network's MTU
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,7 @@ class Port(Base):
         ForeignKey("hosts.id", ondelete="SET NULL")
     )
     ofport: Mapped[int | None] = mapped_column(Integer)
+    mtu: Mapped[int | None] = mapped_column(Integer)  # its interface's, as OVSDB reports it
     state: Mapped[str] = mapped_column(String(16), default="unbound")
     bound_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

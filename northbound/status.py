@@ -68,6 +68,21 @@ def _tunnels(session: Session) -> list[dict]:
     return [{"host": h, "peer": p, "status": s, "ofport": o} for h, p, s, o in rows]
 
 
+def _mtu_warnings(session: Session) -> list[str]:
+    """Bound ports whose interface MTU (as OVSDB reports it) exceeds their network's."""
+    rows = session.execute(
+        select(t.Port.name, t.Host.name, t.Network.name, t.Port.mtu, t.Network.mtu)
+        .join(t.Network, t.Network.id == t.Port.network_id)
+        .join(t.Host, t.Host.id == t.Port.host_id)
+        .where(t.Port.mtu > t.Network.mtu)
+        .order_by(t.Port.name)
+    )
+    return [
+        f'port "{port}" on {host}: interface MTU {mtu} exceeds network "{network}"\'s {limit}'
+        for port, host, network, mtu, limit in rows
+    ]
+
+
 def _problems(report: dict) -> list[str]:
     problems = []
     if not any(c["up"] for c in report["controllers"]):
@@ -108,4 +123,5 @@ def cluster_status(session: Session, now: dt.datetime | None = None) -> dict:
         x["status"] for x in report["tunnels"]
     )
     report["problems"] = _problems(report)
+    report["warnings"] = _mtu_warnings(session)
     return {"healthy": not report["problems"], **report}

@@ -13,7 +13,9 @@ Binding rules:
   bound (else goes to the lowest host id), so two hosts never take it from each other in turn;
 - an iface-id that names no port is recorded in `stray_interfaces`, and bound as soon as the
   port appears (`ports_changed`, from the reconciler);
-- a disconnected host's bindings stay as they are: its containers still run.
+- a disconnected host's bindings stay as they are: its containers still run;
+- a bound port records its interface's MTU (`ports.mtu`); one above its network's MTU is
+  logged as a warning when written, and named by `weft status`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class HostReport:
     reason: str | None = None
     interfaces: Mapping[str, int] | None = None
     tunnels: Mapping[int, TunnelState] | None = None
+    mtus: Mapping[str, int] | None = None  # {iface-id: interface MTU}, where OVS reports one
 
 
 class BindingWriter(threading.Thread):
@@ -130,7 +133,8 @@ class BindingWriter(threading.Thread):
             }
             _write_health(session, hosts, latest, now, self._heartbeat)
             if rebind or any(
-                self._latest.get(h, HostReport(h, False)).interfaces != r.interfaces
+                (old := self._latest.get(h, HostReport(h, False))).interfaces != r.interfaces
+                or old.mtus != r.mtus
                 for h, r in pending.items()
             ):
                 _write_bindings(session, latest, now)
@@ -180,11 +184,14 @@ def _write_bindings(session: Session, reports: Mapping[int, HostReport], now: dt
         for iface_id, ofport in interfaces.items():
             claims.setdefault(iface_id, {})[host_id] = ofport
     ports = session.execute(
-        select(PORTS.c.id, PORTS.c.name, PORTS.c.host_id, PORTS.c.ofport).where(
-            or_(PORTS.c.name.in_(claims), PORTS.c.host_id.in_(known))
+        select(
+            PORTS.c.id, PORTS.c.name, PORTS.c.host_id, PORTS.c.ofport, PORTS.c.mtu,
+            t.Network.name.label("network"), t.Network.mtu.label("network_mtu"),
         )
+        .join(t.Network, t.Network.id == PORTS.c.network_id)
+        .where(or_(PORTS.c.name.in_(claims), PORTS.c.host_id.in_(known)))
     ).all()
-    binds, unbinds = [], []
+    binds, unbinds, mtus = [], [], []
     for port in ports:
         claimants = claims.get(port.name, {})
         if port.host_id in claimants:
@@ -198,8 +205,15 @@ def _write_bindings(session: Session, reports: Mapping[int, HostReport], now: dt
             continue  # bound to a host we cannot see now (or not bound): leave it
         if target is None:
             unbinds.append({"b_id": port.id, "b_host": port.host_id})
-        elif target != (port.host_id, port.ofport):
-            binds.append({"b_id": port.id, "host_id": target[0], "ofport": target[1]})
+            continue
+        mtu = (reports[target[0]].mtus or {}).get(port.name)
+        if target != (port.host_id, port.ofport):
+            binds.append({"b_id": port.id, "host_id": target[0], "ofport": target[1], "mtu": mtu})
+        elif mtu != port.mtu:
+            mtus.append({"b_id": port.id, "mtu": mtu})
+        if mtu is not None and mtu > port.network_mtu and mtu != port.mtu:
+            log.warning("port %s: its interface's MTU %d exceeds network %s's %d",
+                        port.name, mtu, port.network, port.network_mtu)
     if binds:
         session.execute(
             update(PORTS)
@@ -207,11 +221,13 @@ def _write_bindings(session: Session, reports: Mapping[int, HostReport], now: dt
             .values(state="bound", bound_at=now),
             binds,
         )
+    if mtus:
+        session.execute(update(PORTS).where(PORTS.c.id == bindparam("b_id")), mtus)
     if unbinds:
         session.execute(
             update(PORTS)
             .where(PORTS.c.id == bindparam("b_id"), PORTS.c.host_id == bindparam("b_host"))
-            .values(host_id=None, ofport=None, state="unbound", bound_at=None),
+            .values(host_id=None, ofport=None, mtu=None, state="unbound", bound_at=None),
             unbinds,
         )
     port_names = {port.name for port in ports}

@@ -189,7 +189,8 @@ class HostAgent(threading.Thread):
                     iface.ofport, BFD_STATUS.get(iface.bfd_state, "unknown")
                 )
         return HostReport(
-            self.host_id, connected=True, interfaces=bridge.bound_interfaces(), tunnels=tunnels
+            self.host_id, connected=True, interfaces=bridge.bound_interfaces(), tunnels=tunnels,
+            mtus=bridge.interface_mtus(),
         )
 
     def _send(self, report: HostReport) -> None:

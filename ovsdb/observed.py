@@ -27,7 +27,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     ),
     "Port": ("name", "interfaces", "external_ids"),
     "Interface": (
-        "name", "type", "options", "bfd", "bfd_status", "external_ids", "ofport",
+        "name", "type", "options", "bfd", "bfd_status", "external_ids", "ofport", "mtu",
     ),
     "Controller": ("target", "max_backoff", "inactivity_probe", "connection_mode"),
 })
@@ -48,6 +48,7 @@ class ObservedInterface:
     external_ids: Mapping[str, str]
     ofport: int | None  # None until ovs-vswitchd has numbered it (or could not: -1 -> None)
     bfd_state: str | None  # BFD's view of the peer: "up", "down", "init", "admin_down"
+    mtu: int | None = None  # as ovs-vswitchd reports it (None until it has)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,15 @@ class ObservedBridge:
             for port in self.ports.values()
             for iface in port.interfaces
             if IFACE_ID_KEY in iface.external_ids and iface.ofport is not None
+        }
+
+    def interface_mtus(self) -> dict[str, int]:
+        """{iface-id: MTU} of the interfaces that name a port and report an MTU."""
+        return {
+            iface.external_ids[IFACE_ID_KEY]: iface.mtu
+            for port in self.ports.values()
+            for iface in port.interfaces
+            if IFACE_ID_KEY in iface.external_ids and iface.mtu is not None
         }
 
 
@@ -164,6 +174,7 @@ def _read_interface(row) -> ObservedInterface:
         external_ids=_frozen(row.external_ids),
         ofport=ofport if ofport is not None and ofport > 0 else None,
         bfd_state=None,
+        mtu=_optional(row.mtu),
     )
 
 

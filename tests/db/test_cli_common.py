@@ -138,6 +138,7 @@ EMPTY_STATUS = {
     "ports": {"bound": 0, "unbound": 0},
     "tunnels": [],
     "tunnel_counts": {"up": 0, "down": 0, "unknown": 0},
+    "warnings": [],
 }
 JSON_COMMANDS = [  # (command, exit code, its JSON on an empty database)
     (["host", "list"], 0, []),
@@ -145,13 +146,14 @@ JSON_COMMANDS = [  # (command, exit code, its JSON on an empty database)
     (["port", "list"], 0, []),
     (["group", "list"], 0, []),
     (["status"], 3, EMPTY_STATUS),
+    (["audit"], 0, []),  # no host, no switch to ask about
 ]
 
 
 def test_every_area_is_walked():
     assert {command[0] for command in EVERY_COMMAND} == {
-        "api", "controller", "db", "demo", "group", "host", "lab", "network", "port", "status",
-        "token", "topology",
+        "api", "audit", "controller", "db", "demo", "group", "host", "lab", "network", "port",
+        "status", "token", "topology", "trace",
     }
     assert ["lab", "exec"] in EVERY_COMMAND and ["db", "upgrade"] in EVERY_COMMAND
 

@@ -33,7 +33,7 @@ def test_dot_source_has_every_host_network_and_port(cluster):
     assert source.startswith("graph weft {")
     for name in ("host-1", "host-2", "host-3", "blue", "red", "blue-1", "blue-3", "red-1"):
         assert f'label="{name}' in source
-    assert source.count("forestgreen") == 3  # three tunnels, all up
+    assert source.count("forestgreen") == 3 + 1  # three tunnels, all up; the legend's sample
 
 
 def test_png_to_a_file_and_svg_to_stdout(cluster, tmp_path):
@@ -47,3 +47,11 @@ def test_png_to_a_file_and_svg_to_stdout(cluster, tmp_path):
 
 def test_an_empty_database_says_so(migrated_sqlite_url):
     assert Weft(migrated_sqlite_url).ok("topology") == "no hosts, no ports\n"
+
+
+def test_html_is_one_page_with_the_drawing_inline(cluster, tmp_path):
+    page = tmp_path / "cluster.html"
+    assert cluster.ok("topology", "--format", "html", "--output", str(page)) == ""
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.count("<svg") == 1
+    assert "203.0.113.1" in text and "Legend" in text

@@ -1,4 +1,4 @@
-"""Flow-stats replies are read as cookies only, and agree with os-ken's full parse.
+"""Flow-stats replies are read as cookie, table, priority and bytes, and agree with os-ken.
 
 The reply bytes are built here field by field from the OpenFlow 1.4.0 layout of
 ofp_flow_stats, with real matches and instructions from the codec; os-ken's own
@@ -50,8 +50,10 @@ def test_each_entry_reads_as_os_ken_reads_its_cookie_and_length():
         entry = flow_stats_entry(flow, cookie)
         buf = b"\xaa" * 16 + entry  # not at the start: offsets must be relative
         full = parser.OFPFlowStats.parser(buf, 16)
-        light = oskenfix.FlowCookie.parser(buf, 16)
+        light = oskenfix.FlowEntry.parser(buf, 16)
         assert (light.cookie, light.length) == (full.cookie, full.length) == (cookie, len(entry))
+        assert (light.table, light.priority) == (full.table_id, full.priority)
+        assert light.raw == entry
 
 
 def test_installed_flow_stats_replies_hold_every_cookie_in_order():
