@@ -28,7 +28,6 @@ from pathlib import Path
 from harness import summary
 from sqlalchemy import update
 
-from admin.groups import create_group, join_group
 from controller.trace import trace
 from lab.postgres import throwaway_cluster
 from models import tables as t
@@ -36,6 +35,7 @@ from models.db import make_engine, transaction
 from models.snapshot import load_snapshot
 from models.types import utcnow
 from northbound import schema
+from northbound.groups import create_group, join_group
 from northbound.hosts import add_host
 from northbound.networks import create_network
 from northbound.ports import create_port

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from admin.groups import create_group, join_group
 from lab import frames, mcast
 from lab.deployment import WEFT, Deployment, wait_for
+from northbound.groups import create_group, join_group
 from northbound.session import writing
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
