@@ -25,6 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -32,6 +33,9 @@ from controller.audit import describe
 from controller.channel import ChannelClosed
 from controller.decode import decode_flow, decode_group
 from controller.owners import Owners
+
+if TYPE_CHECKING:  # controller.service imports this module
+    from controller.service import ControllerService
 
 INSPECT_TIMEOUT = 30.0
 
@@ -51,7 +55,7 @@ class InspectionServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    service = None  # set per server: the ControllerService
+    service: ControllerService  # set per server, by the subclass HTTPServer makes
 
     def log_message(self, *args) -> None:  # no access log on stderr
         pass
@@ -70,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         with service.store.lock:
             snapshot = service.store.snapshot
         host = next((h for h in snapshot.hosts.values() if h.name == name), None)
-        sync = host and service.fleet.syncs.get(host.datapath_id)
+        sync = service.fleet.syncs.get(host.datapath_id) if host else None
         if host is None:
             self._json(404, {"error": f"no host named {name!r}"})
             return

@@ -31,7 +31,7 @@ class Owners:
                 self.by_mac[network.vni, int(port.mac.replace(":", ""), 16)] = port
                 for address in port.addresses:
                     self.by_address[network.vni, int(address)] = port
-                if port.bound:
+                if port.host_id is not None and port.ofport is not None:  # bound
                     self.by_ofport[port.host_id, port.ofport] = port
         self.tunnel_peer = {
             (host_id, tunnel.ofport): peer_id
@@ -55,7 +55,10 @@ class Owners:
         if category is Category.PIPELINE:
             return "pipeline (table miss)" if not flow.match else "pipeline (IGMP snooping)"
         if category is Category.TUNNEL:
-            peer = self.tunnel_peer.get((host_id, fields.get("in_port")))
+            in_port = fields.get("in_port")
+            peer = None
+            if host_id is not None and in_port is not None:
+                peer = self.tunnel_peer.get((host_id, in_port))
             return f"tunnel from {self.hosts[peer]}" if peer else self._unknown("tunnel", fields)
         if category is Category.NETWORK:
             return f"network {network.name}" if network else self._unknown("network", fields)
@@ -64,7 +67,7 @@ class Owners:
             group = network and next(
                 (g for g in network.groups if int(g.address) == address), None
             )
-            if group:
+            if network and group:
                 return f"multicast group {group.address} (network {network.name})"
             return self._unknown("multicast group", fields)
         port = self._port(fields, host_id, vni)
@@ -72,7 +75,9 @@ class Owners:
 
     def _port(self, fields: dict, host_id: int | None, vni: int | None) -> PortView | None:
         if "in_port" in fields:
-            return self.by_ofport.get((host_id, fields["in_port"]))
+            return self.by_ofport.get((host_id, fields["in_port"])) if host_id is not None else None
+        if vni is None:  # no network: no port of one
+            return None
         if "eth_dst" in fields:
             return self.by_mac.get((vni, fields["eth_dst"]))
         if "arp_tpa" in fields:

@@ -119,7 +119,8 @@ class Reconciler(threading.Thread):
         for listener in self._start_listeners:
             listener(batch)
         started = time.monotonic()
-        requested = {c.id for c in batch if c.table == "host-request"}
+        requested = {c.id for c in batch if c.table == "host-request" and c.id is not None}
+        affected: set[int]
         if EVERYTHING in batch:
             affected = self.store.reload_all()
         else:
@@ -134,8 +135,8 @@ class Reconciler(threading.Thread):
         for host_id in sorted((affected | requested) & snapshot.hosts.keys()):
             self._compile_and_deliver(snapshot.hosts[host_id])
         self._cache.retain(snapshot.hosts.keys())
-        for listener in self._listeners:
-            listener(snapshot, batch)
+        for notify in self._listeners:
+            notify(snapshot, batch)
         self.passes += 1
         self.last_pass_seconds = time.monotonic() - started
         log.debug(

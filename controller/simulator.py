@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import combinations
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from controller.flows import (
     FIELDS,
@@ -64,12 +64,17 @@ class Packet(Mapping[str, int]):
 
     __slots__ = ("_fields",)
 
-    def __init__(self, fields: Mapping[str, object] = (), **more: object):
+    def __init__(
+        self, fields: Mapping[str, object] | Iterable[tuple[str, object]] = (), **more: object
+    ):
         merged = {**dict(fields), **more}
         inside = PIPELINE_FIELDS.intersection(merged)
         if inside:
             raise ValueError(f"{sorted(inside)} are switch state, not packet fields")
-        self._fields = {k: to_int(v) if k in FIELDS else v for k, v in merged.items()}
+        # header fields are ints (to_int); any other key (a payload tag) is carried as given
+        self._fields: dict[str, Any] = {
+            k: to_int(v) if k in FIELDS else v for k, v in merged.items()
+        }
 
     def __getitem__(self, key: str) -> int:
         return self._fields[key]
@@ -246,8 +251,19 @@ def _packet(state: Mapping[str, object]) -> Packet:
 # ---------------------------------------------------------------- several switches
 
 
+class Switch(Protocol):
+    """What the fabric needs of a switch: SimSwitch.process."""
+
+    def process(
+        self,
+        in_port: int,
+        packet: Mapping[str, object],
+        visit: Callable[[int, Flow | None], None] | None = None,
+    ) -> list[tuple[int, Packet]]: ...
+
+
 class Host(NamedTuple):
-    switch: SimSwitch
+    switch: Switch
     tunnels: Mapping[int, str]  # tunnel ofport -> the host at its other end
 
 
@@ -293,7 +309,10 @@ class Fabric:
         entered unchanged (it would go round forever) or crosses more than max_hops tunnels.
         """
         deliveries: list[tuple[str, int, Packet]] = []
-        pending = deque([((host, in_port, Packet(packet)),)])  # each item: its path so far
+        # each item: its path so far
+        pending: deque[tuple[tuple[str, int, Packet], ...]] = deque(
+            [((host, in_port, Packet(packet)),)]
+        )
         while pending:
             path = pending.popleft()
             at, port, current = path[-1]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import cast
 
 from controller.compiler import SectionCache, compile_host
 from controller.flows import OFPP_CONTROLLER, Flow, Group, WriteMetadata
@@ -173,10 +175,19 @@ class _LazySwitch:
         self._build = build
         self._switch: SimSwitch | None = None
 
-    def process(self, *args):
+    def process(
+        self,
+        in_port: int,
+        packet: Mapping[str, object],
+        visit: Callable[[int, Flow | None], None] | None = None,
+    ) -> list[tuple[int, Packet]]:
         if self._switch is None:
             self._switch = self._build()
-        return self._switch.process(*args)
+        return self._switch.process(in_port, packet, visit)
+
+
+def _switch(tables: Callable[[HostView], Tables], host: HostView) -> SimSwitch:
+    return SimSwitch(*tables(host), strict=False)
 
 
 def _fabric(snapshot: Snapshot, tables: Callable[[HostView], Tables]) -> Fabric:
@@ -193,7 +204,7 @@ def _fabric(snapshot: Snapshot, tables: Callable[[HostView], Tables]) -> Fabric:
             for (host_id, peer), ofport in numbered.items()
             if host_id == host.id and (peer, host_id) in numbered and peer in snapshot.hosts
         }
-        switch = _LazySwitch(lambda host=host: SimSwitch(*tables(host), strict=False))
+        switch = _LazySwitch(partial(_switch, tables, host))
         hosts[host.name] = Host(switch, tunnels)
     return Fabric(hosts)
 
@@ -250,7 +261,7 @@ def _drop_reason(rec: _Recorder, host_id: int, in_port: int, packet: Packet, ste
     owners = rec.owners
     port = owners.by_ofport.get((host_id, in_port))
     metadata = _metadata(steps)
-    network = owners.by_vni.get(metadata)
+    network = owners.by_vni.get(metadata) if metadata is not None else None
     if table == Table.CLASSIFY:
         return f"ofport {in_port} is neither a bound port nor a tunnel from a known host"
     if table == Table.TUNNEL_IN:
@@ -269,7 +280,9 @@ def _drop_reason(rec: _Recorder, host_id: int, in_port: int, packet: Packet, ste
         return _unknown_destination(owners, network, packet, host_id, from_tunnel)
     if table == Table.FLOOD and network is not None:
         return _unreplicated(network, packet)
-    return f"in {table_name(table)}" + ("" if miss else f" by {match_text(flow.match)}")
+    if miss or flow is None:  # miss covers flow is None
+        return f"in {table_name(table)}"
+    return f"in {table_name(table)} by {match_text(flow.match)}"
 
 
 def _metadata(steps) -> int | None:
@@ -295,7 +308,7 @@ def _unknown_destination(owners: Owners, network, packet: Packet, host_id: int,
     if port is not None:
         if not port.bound:
             return f"destination port {port.name} is not bound to a host"
-        where = owners.hosts[port.host_id]
+        where = owners.hosts[cast(int, port.host_id)]  # bound: host_id is set
         if port.host_id != host_id and from_tunnel:
             return (f"destination port {port.name} is on {where}, and what came from a tunnel "
                     "never goes into another (split horizon)")
@@ -332,8 +345,9 @@ def trace(
     port, packet = build_packet(snapshot, source, to, proto, dport, src_mac, src_ip)
     recorder = _Recorder(snapshot, Owners(snapshot))
     fabric = _fabric(snapshot, tables or desired_tables(snapshot, port.network_id))
-    host = snapshot.hosts[port.host_id].name
-    deliveries = fabric.send(host, port.ofport, packet, recorder)
+    # build_packet refuses an unbound source port: host_id and ofport are set
+    host = snapshot.hosts[cast(int, port.host_id)].name
+    deliveries = fabric.send(host, cast(int, port.ofport), packet, recorder)
     owners = recorder.owners
     return Trace(
         {name: value_text(name, value) if isinstance(value, int) else str(value)
