@@ -101,26 +101,53 @@ def join_latency(lab: Lab, port: str, local_ip: str, group: str, timeout: float 
     return float(lab.exec(port, argv, timeout=timeout).stdout)
 
 
-FLOOD = """
+IGMP_FRAMES = """
 import random, socket, struct, sys, time
-mac, local = bytes.fromhex(sys.argv[1]), sys.argv[2]
-seconds, rate = float(sys.argv[3]), int(sys.argv[4])
 
 def checksum(data):
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     total = (total >> 16) + (total & 0xFFFF)
     return ~(total + (total >> 16)) & 0xFFFF
 
-def report(group):
-    igmp = struct.pack("!BBH4s", 0x16, 0, 0, group)
+def igmp_frame(kind, mac, local, group):
+    \"\"\"An IGMPv2 report (kind "join") or leave to/for `group` (4 bytes).\"\"\"
+    leave = kind == "leave"
+    dst_ip = socket.inet_aton("224.0.0.2") if leave else group
+    igmp = struct.pack("!BBH4s", 0x17 if leave else 0x16, 0, 0, group)
     igmp = igmp[:2] + struct.pack("!H", checksum(igmp)) + igmp[4:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 1, 2, 0, socket.inet_aton(local), group)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 1, 2, 0, socket.inet_aton(local), dst_ip)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    dst = b"\\x01\\x00\\x5e" + bytes([group[1] & 0x7F]) + group[2:]
+    dst = b"\\x01\\x00\\x5e" + bytes([dst_ip[1] & 0x7F]) + dst_ip[2:]
     return dst + mac + b"\\x08\\x00" + ip + igmp
+"""
 
+SEND_IGMP = IGMP_FRAMES + """
+sockets = {}
+for line in sys.stdin.read().split("\\n"):
+    if line:
+        kind, iface, mac, local, group = line.split()
+        if iface not in sockets:
+            sockets[iface] = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            sockets[iface].bind((iface, 0))
+        frame = igmp_frame(kind, bytes.fromhex(mac), local, socket.inet_aton(group))
+        sockets[iface].send(frame)
+"""
+
+
+def send_igmp(lab: Lab, target: str, reports: list[tuple[str, str, str, str, str]]) -> None:
+    """Send raw IGMPv2 frames in `target`'s namespace (a host or a container), one per
+    (kind "join" or "leave", interface, source MAC, source IP, group), in one process."""
+    lines = "".join(f"{kind} {iface} {mac.replace(':', '')} {ip} {group}\n"
+                    for kind, iface, mac, ip, group in reports)  # fmt: skip
+    lab.exec(target, [sys.executable, "-c", SEND_IGMP], input=lines)
+
+
+FLOOD = IGMP_FRAMES + """
+mac, local = bytes.fromhex(sys.argv[1]), sys.argv[2]
+seconds, rate = float(sys.argv[3]), int(sys.argv[4])
 random.seed(sys.argv[5])
-pool = [report(struct.pack("!I", 0xEF800000 | random.getrandbits(23))) for _ in range(50000)]
+groups = [struct.pack("!I", 0xEF800000 | random.getrandbits(23)) for _ in range(50000)]
+pool = [igmp_frame("join", mac, local, group) for group in groups]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("eth0", 0))
 print("flooding", flush=True)
