@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from models import tables as t
@@ -40,44 +40,39 @@ def write(
     group_ids = _group_ids(session, {(m.network_id, m.group) for m in (*joins, *leaves)})
     missing = {(m.network_id, m.group) for m in joins} - group_ids.keys()
     if missing:
-        rows = [t.MulticastGroup(network_id=n, address=g, origin=SNOOPED) for n, g in missing]
-        session.add_all(rows)
-        session.flush()
-        group_ids.update({(row.network_id, row.address): row.id for row in rows})
+        created_groups = session.execute(
+            insert(t.MulticastGroup).returning(
+                t.MulticastGroup.network_id, t.MulticastGroup.address, t.MulticastGroup.id
+            ),
+            [{"network_id": n, "address": g, "origin": SNOOPED} for n, g in missing],
+        )
+        group_ids.update({(n, g): group_id for n, g, group_id in created_groups})
     created = 0
     if joins:
         wanted = {(group_ids[m.network_id, m.group], m.port_id): m for m in joins}
+        pair = tuple_(t.GroupMember.group_id, t.GroupMember.port_id)
         existing = {
             tuple(row)
             for row in session.execute(
                 select(t.GroupMember.group_id, t.GroupMember.port_id).where(
-                    t.GroupMember.origin == SNOOPED,
-                    tuple_(t.GroupMember.group_id, t.GroupMember.port_id).in_(wanted),
+                    t.GroupMember.origin == SNOOPED, pair.in_(wanted)
                 )
             )
         }
         if existing:
             session.execute(
                 update(t.GroupMember)
-                .where(
-                    t.GroupMember.origin == SNOOPED,
-                    tuple_(t.GroupMember.group_id, t.GroupMember.port_id).in_(existing),
-                )
+                .where(t.GroupMember.origin == SNOOPED, pair.in_(existing))
                 .values(expires_at=expires_at)
             )
         new = [
-            t.GroupMember(
-                group_id=group_id,
-                port_id=port_id,
-                origin=SNOOPED,
-                network_id=m.network_id,
-                expires_at=expires_at,
-            )
+            {"group_id": group_id, "port_id": port_id, "origin": SNOOPED,
+             "network_id": m.network_id, "expires_at": expires_at}
             for (group_id, port_id), m in wanted.items()
             if (group_id, port_id) not in existing
-        ]
-        session.add_all(new)
-        session.flush()
+        ]  # fmt: skip
+        if new:
+            session.execute(insert(t.GroupMember), new)
         created = len(new)
     gone = [(group_ids[m.network_id, m.group], m.port_id) for m in leaves
             if (m.network_id, m.group) in group_ids]  # fmt: skip
