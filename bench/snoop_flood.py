@@ -39,6 +39,7 @@ from multicast import expected_groups, installed_groups, snooped
 from sqlalchemy import func, select
 
 from lab import Lab, mcast
+from lab.errors import CommandError
 from models import tables as t
 from models.db import transaction
 
@@ -104,9 +105,15 @@ def all_at_once(d: Deployment, ports, kind: str) -> dict[str, float]:
     want = 0 if kind == "leave" else HOSTS * PORTS_PER_HOST
     reports = {h: [(kind, iface, mac, ip, group_of(h, i))
                    for i, (iface, mac, ip, _) in enumerate(ports[h])] for h in ports}  # fmt: skip
-    start = time.time()
+    go = d.log_dir / f"go-{kind}-{time.monotonic_ns()}"
     with ThreadPoolExecutor(HOSTS) as pool:
-        list(pool.map(lambda h: mcast.send_igmp(d.lab, h, reports[h]), reports))
+        done = [pool.submit(mcast.send_igmp, d.lab, h, reports[h], go) for h in reports]
+        wait_for(lambda: len(list(d.log_dir.glob(f"{go.name}.ready.*"))) == HOSTS, 30,
+                 "every host's sender to be ready")  # fmt: skip
+        start = time.time()
+        go.touch()
+        for future in done:
+            future.result()
     sent = time.time()
     wait_for(lambda: memberships(d) == want, 30, f"{want} memberships")
     groups = expected_groups(d)
@@ -154,8 +161,17 @@ def flood(d: Deployment) -> dict[str, object]:
     sampler.start()
     receiver = d.ports["receiver"]
 
+    misses = []
+
     def join(group: str) -> float:
-        latency = mcast.join_latency(d.lab, "receiver", receiver.ip, group) * 1000
+        try:
+            latency = mcast.join_latency(d.lab, "receiver", receiver.ip, group, 10) * 1000
+        except CommandError:  # counted, and what the switches hold kept for a look
+            misses.append((group, time.time()))
+            for host in ("host1", "host2"):
+                dump = d.lab.ofctl(host, "dump-groups") + d.lab.ofctl(host, "dump-flows")
+                (d.log_dir / f"miss-{len(misses)}-{host}.txt").write_text(dump)
+            latency = float("inf")
         wait_for(lambda: not snooped(d, "receiver"), 10, "the leave to be snooped")
         return latency
 
@@ -189,6 +205,7 @@ def flood(d: Deployment) -> dict[str, object]:
     rss = [r for when, _, r in sampler.samples if when >= idle_from]
     metrics = d.metrics(METRICS_PORT)
     return {
+        "misses": misses,
         "sent": sent,
         "quiet": quiet,
         "during": during,
@@ -232,6 +249,8 @@ def main() -> None:
     print(f"joins per second (1,000 / time to the last commit): "
           f"{summary([n / (ms / 1000) for ms in committed], '6.0f')}")
     print(f"\nflood: {outcome['sent']} reports in {FLOOD_SECONDS:g} s")
+    for group, when in outcome["misses"]:
+        print(f"  MISSED: no datagram within 10 s of joining {group} at {when:.3f}")
     print(f"  join -> first datagram, no flood  n={len(outcome['quiet']):<3} "
           f"{summary(outcome['quiet'])} ms")
     print(f"  join -> first datagram, flooding  n={len(outcome['during']):<3} "

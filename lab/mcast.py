@@ -122,7 +122,8 @@ def igmp_frame(kind, mac, local, group):
 """
 
 SEND_IGMP = IGMP_FRAMES + """
-sockets = {}
+import os
+sockets, frames = {}, []
 for line in sys.stdin.read().split("\\n"):
     if line:
         kind, iface, mac, local, group = line.split()
@@ -130,16 +131,26 @@ for line in sys.stdin.read().split("\\n"):
             sockets[iface] = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
             sockets[iface].bind((iface, 0))
         frame = igmp_frame(kind, bytes.fromhex(mac), local, socket.inet_aton(group))
-        sockets[iface].send(frame)
+        frames.append((sockets[iface], frame))
+if len(sys.argv) > 1:  # ready, then wait for the go
+    open(f"{sys.argv[1]}.ready.{os.getpid()}", "w").close()
+    while not os.path.exists(sys.argv[1]):
+        time.sleep(0.0005)
+for sock, frame in frames:
+    sock.send(frame)
 """
 
 
-def send_igmp(lab: Lab, target: str, reports: list[tuple[str, str, str, str, str]]) -> None:
+def send_igmp(lab: Lab, target: str, reports: list[tuple[str, str, str, str, str]],
+              go: Path | None = None) -> None:  # fmt: skip
     """Send raw IGMPv2 frames in `target`'s namespace (a host or a container), one per
-    (kind "join" or "leave", interface, source MAC, source IP, group), in one process."""
+    (kind "join" or "leave", interface, source MAC, source IP, group), in one process.
+    With `go`, the process first creates `go`.ready.PID, then waits until `go` exists, so
+    that several senders can be released at once."""
     lines = "".join(f"{kind} {iface} {mac.replace(':', '')} {ip} {group}\n"
                     for kind, iface, mac, ip, group in reports)  # fmt: skip
-    lab.exec(target, [sys.executable, "-c", SEND_IGMP], input=lines)
+    argv = [sys.executable, "-c", SEND_IGMP, *([str(go)] if go else [])]
+    lab.exec(target, argv, input=lines)
 
 
 FLOOD = IGMP_FRAMES + """
