@@ -125,4 +125,6 @@ def test_a_flooding_container_delays_no_other_join(d, tmp_path):
     assert after < JOIN_TARGET
     assert watch.most == PORT_CAP  # reached, never exceeded
     assert refused > 0
+    assert metrics["weft_igmp_join_seconds_count"] >= len(GROUPS)
+    assert metrics["weft_igmp_batch_size_count"] > 0
     assert after_flood <= idle + 0.05, "the controller is not back to idle 2 s after the flood"
