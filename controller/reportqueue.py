@@ -19,6 +19,8 @@ from collections import Counter, deque
 from collections.abc import Hashable
 from typing import Any
 
+MAX_WINDOWS = 5  # a batch waits at most this many windows for reports still arriving
+
 
 class ReportQueue:
     def __init__(self, per_port: int, total: int) -> None:
@@ -63,12 +65,16 @@ class ReportQueue:
 
     def take(self, limit: int, timeout: float, window: float = 0.0) -> list:
         """Up to `limit` items, round-robin over the ports. Waits up to `timeout` for the
-        first one, then `window` more so that reports arriving together form one batch."""
+        first one, then `window` more so that reports arriving together form one batch,
+        and another `window` while the queue keeps growing (MAX_WINDOWS at most)."""
         with self._ready:
             if not self._depth and not self._ready.wait_for(lambda: self._depth, timeout):
                 return []
-        if window > 0:
+        for _ in range(MAX_WINDOWS if window > 0 else 0):
+            depth = self._depth
             time.sleep(window)
+            if self._depth <= depth or self._depth >= limit:
+                break
         with self._ready:
             taken: list = []
             while self._fifos and len(taken) < limit:

@@ -57,6 +57,23 @@ def test_take_waits_for_the_first_report_then_the_window():
     assert q.take(limit=10, timeout=5, window=0.1) == ["a", "b"]
 
 
+def test_take_waits_longer_while_reports_keep_arriving_but_not_forever():
+    q = ReportQueue(per_port=10_000, total=10_000)
+    q.put(QUIET, 0)
+    stop = threading.Event()
+
+    def trickle():  # a report every 5 ms, as a burst spread over many senders arrives
+        n = 1
+        while not stop.wait(0.005):
+            q.put(FLOODER, n)
+            n += 1
+
+    threading.Thread(target=trickle, daemon=True).start()
+    taken = q.take(limit=10_000, timeout=1, window=0.02)  # returns although it goes on
+    stop.set()
+    assert len(taken) > 4  # more than one window's worth
+
+
 def test_bounds_must_be_positive():
     with pytest.raises(ValueError):
         ReportQueue(per_port=0, total=1)
