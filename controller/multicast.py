@@ -134,10 +134,13 @@ class Snooping(threading.Thread):
     # ------------------------------------------------------------ from the os-ken thread
 
     def packet_in(self, channel: Channel, msg) -> None:
-        events = igmp.parse(bytes(msg.data))
+        port = (channel.datapath_id, msg.match["in_port"])
+        if self.queue.shed_if_full(port):
+            return  # a flooding port's: not even parsed
+        frame = bytes(msg.data)
+        events = igmp.parse(frame)
         if events:
-            port = (channel.datapath_id, msg.match["in_port"])
-            self.queue.put(port, Report(*port, bytes(msg.data), events, time.monotonic()))
+            self.queue.put(port, Report(*port, frame, events, time.monotonic()))
 
     # ------------------------------------------------------------ the thread
 

@@ -38,6 +38,16 @@ class ReportQueue:
     def depth(self) -> int:
         return self._depth
 
+    def shed_if_full(self, port: Hashable) -> bool:
+        """True (and counted as shed) if `port`'s backlog is full: a caller may then skip
+        building the item at all."""
+        with self._ready:
+            fifo = self._fifos.get(port)
+            if fifo is None or len(fifo) < self.per_port:
+                return False
+            self._count_shed(port)
+            return True
+
     def put(self, port: Hashable, item: Any) -> bool:
         """Queue `item` from `port`; False if it was shed instead."""
         with self._ready:
@@ -59,6 +69,7 @@ class ReportQueue:
             return True
 
     def _count_shed(self, port: Hashable) -> bool:
+        """Count a report of `port` as shed; returns False (it was not queued)."""
         self.shed += 1
         self._shed_by_port[port] += 1
         return False
