@@ -180,9 +180,10 @@ class Snooping(threading.Thread):
             key = (report.datapath_id, report.in_port)
             if key not in ports:
                 ports[key] = self._port_at(*key)
-            if ports[key] is None:
+            found = ports[key]
+            if found is None:
                 continue
-            network, port = ports[key]
+            network, port = found
             if report.events[0].source_mac.hex() != port.mac.replace(":", ""):
                 self.dropped["foreign-mac"] += 1
                 self._refuse(port.name, "foreign-mac")
@@ -194,10 +195,11 @@ class Snooping(threading.Thread):
                         self._external_querier[network.id] = time.monotonic()
                         self._distribute(network, report.frame, exclude=port)
                     continue
-                member = Membership(network.id, port.id, event.group)
-                judged = self._judge(event.kind, member, port.name, report.arrived)
-                if judged:
-                    changes[port.id, event.group] = (event.kind, member, report.arrived)
+                group = event.group
+                assert group is not None  # joins and leaves always name it (igmp._routable)
+                member = Membership(network.id, port.id, group)
+                if self._judge(event.kind, member, port.name, report.arrived):
+                    changes[port.id, group] = (event.kind, member, report.arrived)
         self.on_batch(sum(len(r.events) for r in reports))
         if changes:
             self._write(list(changes.values()), started)
