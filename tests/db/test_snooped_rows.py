@@ -11,14 +11,14 @@ import ipaddress
 import pytest
 from sqlalchemy import select
 
-from admin.groups import create_group
-from admin.networks import create_network
-from admin.ports import create_port
 from controller import snooped
 from controller.snooped import Membership
 from models import tables as t
 from models.db import transaction
 from models.types import utcnow
+from northbound.groups import create_group
+from northbound.networks import create_network
+from northbound.ports import create_port
 
 G = [ipaddress.IPv4Address(f"239.5.0.{n}") for n in range(1, 6)]
 
