@@ -5,7 +5,8 @@
 Builds a 10-host lab, a throwaway PostgreSQL and the real `weft controller` (bench/harness.py)
 with one network: 100 OVS internal ports per host (bound like containers' veths; their
 reports are raw IGMPv2 frames sent on them from the host's namespace, with the port's MAC
-and IP) and three containers: a sender and a flooder on host1, a receiver on host2.
+and IP) and four containers: a flooder and a sender on host1, a receiver on host2, a
+sender on host3.
 
 1. Joins at once: every one of the 1,000 ports joins a group of its own, the 10 hosts
    sending at the same time (one process each, all done in well under 1 s). Timed from
@@ -15,11 +16,12 @@ and IP) and three containers: a sender and a flooder on host1, a receiver on hos
    polling its metrics until every host's group count is right). Then 1,000 leaves,
    likewise. Joins per second: 1,000 over the time to the last commit.
 2. Flood: the flooder sends IGMPv2 reports for random groups at 40,000 a second for 8 s
-   (lab/mcast.py's Flood) while the receiver joins one of four groups the sender feeds
-   every 2 ms, leaves and joins again: join -> first datagram, timed in the receiver's
-   process. Also the controller's resident memory (before, peak) and its CPU share: idle
-   before, during, and how long after the flood's end a 0.5 s window is back within 5
-   points of idle.
+   (lab/mcast.py's Flood) while the receiver joins one of four groups the senders feed
+   every 2 ms (two from the flooder's host, two from host3, in turn), leaves and joins
+   again: join -> first datagram, timed in the receiver's process, per sender's host.
+   Also the controller's resident memory (before, peak) and its CPU share: idle before,
+   during, and how long after the flood's end a 0.5 s window is back within 5 points of
+   idle.
 
 Prints min/median/p95/max.
 """
@@ -48,7 +50,9 @@ PORTS_PER_HOST = 100
 METRICS_PORT = 9464
 CIDR = "10.60.0.0/16"
 FLOOD_SECONDS, FLOOD_RATE = 8.0, 40_000
-FEEDS = ["239.30.0.1", "239.30.0.2", "239.30.0.3", "239.30.0.4"]
+# (sender, group) in the order the receiver joins them
+FEEDS = [("sender1", "239.30.0.1"), ("sender3", "239.30.0.3"),
+         ("sender1", "239.30.0.2"), ("sender3", "239.30.0.4")]  # fmt: skip
 
 
 def build(d: Deployment) -> dict[str, list[tuple[str, str, str, str]]]:
@@ -64,9 +68,10 @@ def build(d: Deployment) -> dict[str, list[tuple[str, str, str, str]]]:
         ports.setdefault(host, []).append((name, *created[name], name))
     with ThreadPoolExecutor(HOSTS) as pool:
         list(pool.map(lambda h: plug(d, h, ports[h]), ports))
-    for name, host in (("sender", "host1"), ("flooder", "host1"), ("receiver", "host2")):
+    for name, host in (("sender1", "host1"), ("flooder", "host1"), ("receiver", "host2"),
+                       ("sender3", "host3")):  # fmt: skip
         d.port(name, "feed", host)
-    wait_for(lambda: d.bound_ports() == len(names) + 3, 120, "every port bound")
+    wait_for(lambda: d.bound_ports() == len(names) + 4, 120, "every port bound")
     return ports
 
 
@@ -152,16 +157,16 @@ class Sampler(threading.Thread):
 
 
 def flood(d: Deployment) -> dict[str, object]:
-    sender = d.ports["sender"]
-    feeds = [mcast.start_sending(d.lab, "sender", sender.ip, g, 0, 10**7, d.log_dir, 0.002)
-             for g in FEEDS]  # fmt: skip
+    feeds = [mcast.start_sending(d.lab, s, d.ports[s].ip, g, 0, 10**7, d.log_dir, 0.002)
+             for s, g in FEEDS]  # fmt: skip
     sampler = Sampler(d.controller.pid)
     sampler.start()
     receiver = d.ports["receiver"]
 
     misses = []
 
-    def join(group: str) -> float:
+    def join(n: int, samples: dict[str, list[float]]) -> None:
+        sender, group = FEEDS[n % len(FEEDS)]
         try:
             latency = mcast.join_latency(d.lab, "receiver", receiver.ip, group, 10) * 1000
         except CommandError:  # counted, and what the switches hold kept for a look
@@ -171,10 +176,12 @@ def flood(d: Deployment) -> dict[str, object]:
                 (d.log_dir / f"miss-{len(misses)}-{host}.txt").write_text(dump)
             latency = float("inf")
         wait_for(lambda: not snooped(d, "receiver"), 10, "the leave to be snooped")
-        return latency
+        samples.setdefault(d.ports[sender].host, []).append(latency)
 
     try:
-        quiet = [join(FEEDS[n % 4]) for n in range(8)]
+        quiet: dict[str, list[float]] = {}
+        for n in range(8):
+            join(n, quiet)
         time.sleep(2)
         idle_from = time.monotonic()
         time.sleep(2)
@@ -182,9 +189,11 @@ def flood(d: Deployment) -> dict[str, object]:
         started = time.monotonic()
         attack = mcast.Flood(d.lab, "flooder", flooder.mac, flooder.ip, FLOOD_SECONDS,
                              FLOOD_RATE, d.log_dir)  # fmt: skip
-        during = []
+        during: dict[str, list[float]] = {}
+        n = 0
         while attack.process.poll() is None:
-            during.append(join(FEEDS[len(during) % 4]))
+            join(n, during)
+            n += 1
         ended = time.monotonic()
         sent = attack.wait(timeout=10)
         time.sleep(4)
@@ -249,10 +258,11 @@ def main() -> None:
     print(f"\nflood: {outcome['sent']} reports in {FLOOD_SECONDS:g} s")
     for group, when in outcome["misses"]:
         print(f"  MISSED: no datagram within 10 s of joining {group} at {when:.3f}")
-    print(f"  join -> first datagram, no flood  n={len(outcome['quiet']):<3} "
-          f"{summary(outcome['quiet'])} ms")
-    print(f"  join -> first datagram, flooding  n={len(outcome['during']):<3} "
-          f"{summary(outcome['during'])} ms")
+    for phase in ("quiet", "during"):
+        for host, values in sorted(outcome[phase].items()):
+            label = f"{'no flood' if phase == 'quiet' else 'flooding'}, sender on {host}"
+            print(f"  join -> first datagram, {label:25} n={len(values):<3} "
+                  f"{summary(values)} ms")
     back = outcome["back"]
     print(f"  controller CPU: idle {outcome['idle']:.1%}, during the flood "
           f"{outcome['busy']:.1%}, back within 5 points of idle "
