@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 from harness import Deployment, deploy, log_option, summary, wait_for
@@ -45,19 +44,6 @@ MEMBERS = 10
 METRICS_PORT = 9464
 CIDR = "10.50.0.0/16"
 JOIN_GROUP = "239.20.0.1"
-
-JOIN_LATENCY = """
-import socket, sys, time
-group, local, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", port))
-start = time.monotonic()
-s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-             socket.inet_aton(group) + socket.inet_aton(local))
-s.recv(2048)
-print((time.monotonic() - start) * 1000)
-"""
 
 
 def stats(name: str, values: list[float]) -> str:
@@ -133,9 +119,7 @@ def snooped(d: Deployment, port: str) -> bool:
 
 
 def join_latency(d: Deployment, receiver: str) -> float:
-    port = d.ports[receiver]
-    argv = [sys.executable, "-c", JOIN_LATENCY, JOIN_GROUP, port.ip, str(mcast.PORT)]
-    latency = float(d.lab.exec(receiver, argv, timeout=30).stdout)
+    latency = mcast.join_latency(d.lab, receiver, d.ports[receiver].ip, JOIN_GROUP) * 1000
     wait_for(lambda: not snooped(d, receiver), timeout=10, what="the leave to be snooped")
     return latency
 

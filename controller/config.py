@@ -77,9 +77,21 @@ class ControllerConfig(LayeredSettings):
     igmp_query_interval: float = 125.0
     igmp_query_response: float = 10.0
     igmp_robustness: int = 2
+    # IGMP snooping under load (controller/multicast.py)
+    igmp_port_group_limit: int = 256
+    igmp_network_group_limit: int = 4096
+    igmp_port_backlog: int = 64
+    igmp_queue_limit: int = 8192
+    igmp_batch_window: float = 0.01
 
     def __post_init__(self) -> None:
         _ = self.openflow_address, self.metrics_address  # a malformed one raises ConfigError
+        for name in ("igmp_port_group_limit", "igmp_network_group_limit",
+                     "igmp_port_backlog", "igmp_queue_limit"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: {getattr(self, name)!r} is not at least 1")
+        if not 0 <= self.igmp_batch_window <= 1:
+            raise ConfigError(f"igmp_batch_window: {self.igmp_batch_window!r} is not 0..1 s")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"log_format: {self.log_format!r} is not text or json")
         if self.manage_ovsdb and not self.target:

@@ -18,14 +18,24 @@ recorded by the service's callbacks as they happen. Names:
     weft_flow_drift_total{host,kind} flows and groups an audit found missing (or changed) or
                                      extra on that switch, and repaired (controller/audit.py)
     weft_ovsdb_writes_total          OVSDB transactions that changed a host (OVSDB manager)
+    weft_igmp_queue_depth            IGMP reports waiting for the snooping thread
+    weft_igmp_memberships            snooped memberships (the snooping thread's mirror)
+    weft_igmp_reports_dropped_total{reason}  rate (the port's backlog was full), cap (the
+                                     port's or network's group limit), duplicate (would
+                                     change nothing), foreign-mac
+    weft_igmp_batch_size             histogram of IGMP events per snooping batch
+    weft_igmp_join_seconds           histogram of a join's packet-in to the end of the
+                                     reconcile pass that compiled it (then the apply)
+    process_*                        the controller's CPU seconds, resident memory, ...
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 4096)
 
 
 class Metrics:
@@ -54,6 +64,19 @@ class Metrics:
             ["host", "kind"],
             registry=self.registry,
         )
+        self.igmp_batch_size = Histogram(
+            "weft_igmp_batch_size",
+            "IGMP events per snooping batch",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.igmp_join_seconds = Histogram(
+            "weft_igmp_join_seconds",
+            "IGMP join packet-in to the end of the reconcile pass that compiled it",
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
         self.registry.register(self)
 
     def collect(self):
@@ -88,9 +111,25 @@ class Metrics:
         yield groups
         yield errors
         yield audits
+        yield from _snooping(service.snooping)
         if service.ovsdb is not None:
             yield CounterMetricFamily(
                 "weft_ovsdb_writes",
                 "OVSDB transactions that changed a host",
                 value=service.ovsdb.writes,
             )
+
+
+def _snooping(snooping):
+    yield GaugeMetricFamily(
+        "weft_igmp_queue_depth", "IGMP reports waiting", value=snooping.queue.depth
+    )
+    yield GaugeMetricFamily(
+        "weft_igmp_memberships", "Snooped memberships", value=len(snooping.memberships)
+    )
+    dropped = CounterMetricFamily(
+        "weft_igmp_reports_dropped", "IGMP reports dropped", labels=["reason"]
+    )
+    for reason, count in {"rate": snooping.queue.shed, **snooping.dropped}.items():
+        dropped.add_metric([reason], count)
+    yield dropped

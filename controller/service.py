@@ -23,6 +23,7 @@ from controller.codec import Codec
 from controller.config import ControllerConfig
 from controller.fleet import Fleet
 from controller.inspection import InspectionServer
+from controller.joinclock import JoinClock
 from controller.metrics import Metrics
 from controller.multicast import MulticastSettings, Snooping
 from controller.owners import Owners
@@ -58,7 +59,14 @@ class ControllerService:
             on_drift=self._drifted,
         )
         multicast = MulticastSettings(
-            config.igmp_query_interval, config.igmp_query_response, config.igmp_robustness
+            config.igmp_query_interval,
+            config.igmp_query_response,
+            config.igmp_robustness,
+            config.igmp_port_group_limit,
+            config.igmp_network_group_limit,
+            config.igmp_port_backlog,
+            config.igmp_queue_limit,
+            config.igmp_batch_window,
         )
         self.snooping = Snooping(engine, self.store, self.fleet, multicast, self.stop_event)
         self.packet_in_handlers: list = [self.snooping.packet_in]
@@ -75,6 +83,11 @@ class ControllerService:
         self.reconciler.add_listener(lambda snapshot, _changes: self.fleet.retain(snapshot.hosts))
         self.metrics = Metrics(self)
         self.reconciler.add_pass_listener(self._passed)
+        # Snooping's batch sizes and join-to-installed latency (controller/joinclock.py).
+        self.snooping.on_batch = self.metrics.igmp_batch_size.observe
+        self.snooping.clock = JoinClock(self.metrics.igmp_join_seconds.observe)
+        self.reconciler.add_start_listener(self.snooping.clock.pass_started)
+        self.reconciler.add_listener(self.snooping.clock.pass_ended)
 
     # ------------------------------------------------------------ wiring callbacks
 
