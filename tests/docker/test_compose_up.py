@@ -143,6 +143,8 @@ def test_the_compose_file_up_forms_an_overlay_and_down_leaves_nothing(tmp_path):
                  what="the 3 demo ports bound (weft status)")
         ports = json.loads(compose.exec("controller", "weft", "port", "list", "--json").stdout)
         assert {p["name"]: p["host"] for p in ports} == {f"web-{k}": f"host{k}" for k in (1, 2, 3)}
+        flows = compose.exec("host1", "ovs-ofctl", "-O", "OpenFlow14", "dump-flows", "br-int")
+        assert "cookie=0x57" in flows.stdout, flows.stdout
 
         # Across hosts, every pair, through the VXLAN overlay.
         for source, target in (("host1", "12"), ("host1", "13"), ("host2", "13")):
@@ -175,6 +177,18 @@ def test_the_compose_file_up_forms_an_overlay_and_down_leaves_nothing(tmp_path):
         wait_for(lambda: everything_up(compose.weft_status(), 3), timeout=60, poll=1,
                  what="weft status healthy after the restart")
 
+        # A host container's restart starts it with an empty OVS database and a new network
+        # namespace: the controller provisions it again, and its demo port, gone with the
+        # old namespace, is plugged again with demo-port (docs/operations.md).
+        compose("restart", "host2")
+        wait_for(lambda: everything_up(compose.weft_status(), 2), timeout=60, poll=1,
+                 what="host2 provisioned again, its demo port gone")
+        compose.exec("host2", "demo-port", "web-2", "02:00:00:00:01:02", "198.51.100.12/24",
+                     timeout=90)
+        ping = compose.exec("host1", "ping", "-c", "3", "-i", "0.2", "-w", "10",
+                            "198.51.100.12", check=False)
+        assert ping.returncode == 0, f"host1 -> web-2 after host2's restart:\n{ping.stdout}"
+
         # Down, then the engine's teardown: nothing of the run may remain.
         compose("down", "-v", timeout=180)
         assert engine.docker("ps", "--all", "--quiet").stdout.split() == []
@@ -187,5 +201,8 @@ def test_the_compose_file_up_forms_an_overlay_and_down_leaves_nothing(tmp_path):
         assert engine.leftovers() == []
     finally:
         if engine.process is not None and engine.process.poll() is None:
+            # After a failure: the containers' output, for the report, then down.
+            logs = compose("logs", "--no-color", "--timestamps", check=False)
+            (tmp_path / "compose.log").write_text(logs.stdout + logs.stderr)
             compose("down", "-v", check=False, timeout=180)
         engine.stop()
