@@ -41,37 +41,44 @@ class Compose:
         self.directory = directory
         self.engine = engine
 
+    def argv(self, *args: str) -> list[str]:
+        return ["docker-compose", "--project-name", PROJECT,
+                "--file", str(self.directory / "docker-compose.yml"),
+                "--project-directory", str(self.directory), *args]
+
     def __call__(self, *args: str, check: bool = True, timeout: float = 120):
-        return netns.run(
-            ["docker-compose", "--project-name", PROJECT,
-             "--file", str(self.directory / "docker-compose.yml"),
-             "--project-directory", str(self.directory), *args],
-            env=self.engine.env, check=check, timeout=timeout,
-        )
+        return netns.run(self.argv(*args), env=self.engine.env, check=check, timeout=timeout)
 
     def exec(self, service: str, *argv: str, check: bool = True, timeout: float = 60):
         return self("exec", "-T", service, *argv, check=check, timeout=timeout)
 
+    def poll(self, service: str, *argv: str):
+        """`docker exec` in the service's container, for the polls: docker-compose takes one
+        to three seconds to start, `docker` a tenth (Compose v1 names the container)."""
+        return self.engine.docker("exec", f"{PROJECT}_{service}_1", *argv, check=False)
+
     def popen(self, service: str, *argv: str) -> subprocess.Popen:
         netns.require_isolated()
         return subprocess.Popen(
-            ["docker-compose", "--project-name", PROJECT,
-             "--file", str(self.directory / "docker-compose.yml"),
-             "--project-directory", str(self.directory), "exec", "-T", service, *argv],
-            env={**os.environ, **self.engine.env}, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            self.argv("exec", "-T", service, *argv), env={**os.environ, **self.engine.env},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
 
     def containers(self) -> dict[str, dict]:
-        """`docker inspect` of the project's containers, by service (one `docker` call:
-        docker-compose itself takes a second to start)."""
+        """`docker inspect` of the project's containers, by service."""
         ids = self.engine.docker("ps", "--all", "--quiet", "--filter",
                                  f"label=com.docker.compose.project={PROJECT}").stdout.split()
         found = json.loads(self.engine.docker("inspect", *ids).stdout) if ids else []
         return {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in found}
 
-    def weft_status(self) -> dict:
-        return json.loads(self.exec("controller", "weft", "status", "--json", check=False).stdout)
+    def weft_status(self) -> dict | None:
+        """`weft status --json` (exit 3, "something down", prints it too), or None if the
+        command printed none (the database unusable, the container restarting)."""
+        result = self.poll("controller", "weft", "status", "--json")
+        try:
+            return json.loads(result.stdout)
+        except json.JSONDecodeError:
+            return None
 
 
 def healthy(compose: Compose) -> bool:
@@ -85,7 +92,9 @@ def healthy(compose: Compose) -> bool:
     )
 
 
-def everything_up(status: dict, bound_ports: int) -> bool:
+def everything_up(status: dict | None, bound_ports: int) -> bool:
+    if status is None:
+        return False
     hosts = {h["name"]: h for h in status["hosts"]}
     return (status["healthy"] and set(hosts) == set(HOSTS)
             and all(h["state"] == "connected" and h["switch_connected"] for h in hosts.values())
@@ -97,7 +106,7 @@ def hosts_connected_metric(compose: Compose) -> int:
     """weft_hosts_connected from the controller's /metrics, or -1 while it does not answer."""
     fetch = ("import urllib.request; print(urllib.request.urlopen("
              "'http://127.0.0.1:9464/metrics', timeout=3).read().decode())")
-    result = compose.exec("controller", "python3", "-c", fetch, check=False)
+    result = compose.poll("controller", "python3", "-c", fetch)
     match = re.search(r"^weft_hosts_connected (\S+)$", result.stdout, re.MULTILINE)
     return int(float(match.group(1))) if result.returncode == 0 and match else -1
 
