@@ -49,6 +49,7 @@ class DockerEngine:
         CACHE.mkdir(parents=True, exist_ok=True)
         self._lock = open(CACHE / "engine.lock", "w")  # noqa: SIM115 (held until stop)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
+        stop_stale_engines()
         netns.add([self.tag])
         netns.ip_batch(["link set lo up"], netns=self.tag)
         netns.require_lab_netns(self.tag)
@@ -120,16 +121,16 @@ class DockerEngine:
         return found
 
     def _processes(self) -> set[int]:
+        return processes_in(self.namespaces)
+
+    def _cgroup_processes(self) -> set[int]:
+        """The containers' processes, found through the run's cgroups: they have namespaces
+        of their own, and outlive a killed containerd-shim."""
         found = set()
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            for kind in ("net", "mnt"):
-                with contextlib.suppress(OSError):
-                    if os.stat(f"/proc/{pid}/ns/{kind}").st_ino in self.namespaces:
-                        found.add(pid)
-        return {pid for pid in found if procs.is_running(pid)}
+        for path in self._cgroups():
+            with contextlib.suppress(OSError):
+                found.update(int(pid) for pid in (path / "cgroup.procs").read_text().split())
+        return found
 
     def _cgroups(self) -> list[Path]:
         """The run's cgroup directories: its parent (named after it) in every hierarchy,
@@ -143,3 +144,34 @@ class DockerEngine:
             if parent.is_dir():
                 found += [parent, *(p for p in parent.rglob("*") if p.is_dir())]
         return found
+
+
+def processes_in(namespaces: set[int]) -> set[int]:
+    """Live processes whose network or mount namespace is one of `namespaces` (inodes)."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        for kind in ("net", "mnt"):
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry.name}/ns/{kind}").st_ino in namespaces:
+                    found.add(int(entry.name))
+    return {pid for pid in found if procs.is_running(pid)}
+
+
+def stop_stale_engines() -> None:
+    """Remove what a killed run left on the shared data root (it holds the lock no more):
+    its dockerd, everything in that dockerd's mount namespace (containerd, shims,
+    containers), then its cgroups, network namespace and exec root. The dockerd is found by
+    the data root in its command line, never by name; called with the lock held, so no
+    live run owns it."""
+    data_root = f"--data-root {CACHE / 'engine'} "
+    for process in procs.scan():
+        if data_root not in process.cmdline:
+            continue
+        words = process.cmdline.split()
+        tag = Path(words[words.index("--exec-root") + 1]).name
+        stale = DockerEngine(tag, Path(os.devnull))
+        stale.watch(process.pid)
+        procs.stop({process.pid, *stale._processes(), *stale._cgroup_processes()}, grace=10)
+        stale.stop()
