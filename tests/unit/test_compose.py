@@ -1,14 +1,14 @@
 """docker-compose.yml, the Dockerfiles and the scripts they run, checked without a Docker engine.
 
-No engine runs here, so nothing is built or started. What can be checked is: Debian's
-docker-compose (1.29, installed by scripts/setup) accepts the file (`config` validates it
-against the Compose Specification schema), the structure the deployment relies on holds in
-its resolved form (what `docker-compose config` prints, anchors merged and variables
-substituted), the controller's settings in it load with ControllerConfig, the Dockerfile copies
-every package and passes .dockerignore, and the scripts the images run do what they say on a
-real SQLite database. The last test (marked lab) runs the whole stack's scripts with network
-namespaces standing in for the containers. docs/operations.md says what this leaves
-unverified.
+Nothing is built or started here (tests/docker does that, with a real engine). What is
+checked is: Debian's docker-compose (1.29, installed by scripts/setup) accepts the file
+(`config` validates it against the Compose Specification schema), the structure the
+deployment relies on holds in its resolved form (what `docker-compose config` prints,
+anchors merged and variables substituted), the controller's settings in it load with
+ControllerConfig, the Dockerfile copies every package and passes .dockerignore, and the
+scripts the images run do what they say on a real SQLite database. The last test (marked
+lab) runs the whole stack's scripts with network namespaces standing in for the containers.
+tests/docker and docs/docker.md cover what this cannot.
 """
 
 from __future__ import annotations
