@@ -18,7 +18,6 @@ import socket
 import struct
 import subprocess
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from cni.errors import CONTAINER_UNKNOWN, IO_FAILURE, CniError
 
@@ -27,6 +26,7 @@ VETH_PREFIX = "wc"  # host ends of the plugin's veths
 CLONE_NEWNET = 0x40000000
 SIOCETHTOOL, ETHTOOL_STXCSUM = 0x8946, 0x17
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+SIOCGIFHWADDR = 0x8927
 IFNAMSIZ = 16
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -100,12 +100,20 @@ def udp_socket() -> socket.socket:
 
 
 def exists(ifname: str) -> bool:
-    """Whether `ifname` is a link of the current namespace."""
-    return Path("/sys/class/net", ifname).exists()
+    """Whether `ifname` is a link of the current namespace. (Not /sys/class/net: sysfs
+    shows the namespace it was mounted in, not the caller's.)"""
+    try:
+        socket.if_nametoindex(ifname)
+    except OSError:
+        return False
+    return True
 
 
 def mac_of(ifname: str) -> str:
-    return Path("/sys/class/net", ifname, "address").read_text().strip()
+    with udp_socket() as sock:
+        answer = fcntl.ioctl(sock.fileno(), SIOCGIFHWADDR,
+                             struct.pack(f"{IFNAMSIZ}s16x", ifname.encode()))
+    return answer[IFNAMSIZ + 2:IFNAMSIZ + 8].hex(":")
 
 
 def delete(ifname: str) -> None:
