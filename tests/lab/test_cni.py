@@ -7,9 +7,12 @@ import json
 import os
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
+from lab import netns
 from lab.deployment import Deployment, wait_for
 from lab.runtime import PodmanDeployment
 from models.db import transaction
@@ -17,6 +20,7 @@ from northbound.ports import list_ports
 
 pytestmark = [pytest.mark.lab, pytest.mark.postgres]
 
+PAUSE = 3.5  # seconds: more than ARP gives up after, less than ADD's timeout (5)
 TUNING = '{"type": "tuning", "sysctl": {"net.ipv4.conf.eth0.arp_ignore": "2"}}'
 
 
@@ -137,14 +141,93 @@ def udp_to_closed_ports(site, host: str, container: str) -> int:
 
 def test_the_first_datagram_sent_at_container_start_arrives(site):
     """Each container sends exactly one UDP datagram the moment it starts (busybox
-    traceroute, one probe); the peer's kernel counts each one that arrives."""
-    p1 = site.podman["host1"]
+    traceroute, one probe); the peer's kernel counts each one that arrives. Every tenth
+    run has the controller paused for longer than the container's kernel retries ARP (3
+    probes, 1 s apart; the datagram waits in its ARP queue meanwhile): only an ADD that
+    waits for the port's flows gets that datagram through."""
+    p1, controller = site.podman["host1"], site.deployment.controller
     site.podman["host2"].run("sink", "blue")
     sink = address_of(site, "host2", "sink")
     runs = 20
     for run in range(runs):
-        p1.exec(p1.run_argv(f"s{run}", "blue",
-                            ["traceroute", "-n", "-q", "1", "-m", "1", "-w", "1", sink],
-                            detach=False))
+        argv = p1.run_argv(f"s{run}", "blue",
+                           ["traceroute", "-n", "-q", "1", "-m", "1", "-w", "1", sink],
+                           detach=False)
+        if run % 10:
+            p1.exec(argv)
+            continue
+        controller.send_signal(signal.SIGSTOP)
+        try:
+            started = p1.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            time.sleep(PAUSE)
+        finally:
+            controller.send_signal(signal.SIGCONT)
+        output, _ = started.communicate(timeout=30)
+        assert started.returncode == 0, output
     assert udp_to_closed_ports(site, "host2", "sink") == runs
     assert len(cni_ports(site)) == 1  # only the sink's: each --rm freed its port
+
+
+def _start_plugin(site, host: str, container_id: str, netns_path: str, stalled: Path
+                  ) -> subprocess.Popen:
+    """weft-cni ADD run by hand, with `stalled` (a command that never returns) first on PATH."""
+    podman = site.podman[host]
+    conf = json.loads((podman.conf_dir / "weft-blue.conflist").read_text())
+    argv = ["env", f"PATH={stalled}:{os.environ['PATH']}", "CNI_COMMAND=ADD",
+            f"CNI_CONTAINERID={container_id}", f"CNI_NETNS={netns_path}", "CNI_IFNAME=eth0",
+            str(podman.bin_dir / "weft-cni")]
+    plugin = podman.popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                          start_new_session=True, text=True)
+    plugin.stdin.write(json.dumps({"cniVersion": "1.0.0", "name": "blue",
+                                   **conf["plugins"][0]}))
+    plugin.stdin.close()
+    return plugin
+
+
+def _stalled_in(session: int) -> bool:
+    return subprocess.run(["pgrep", "-s", str(session), "-x", "sleep"],
+                          capture_output=True).returncode == 0
+
+
+def test_faults_leave_nothing_behind(site, tmp_path):
+    d, lab = site.deployment, site.deployment.lab
+    p1, p2 = site.podman["host1"], site.podman["host2"]
+    p1.run("keep", "blue")
+    keep = cni_ports(site)
+
+    # kill -9 of the plugin after the API call and before plugging (ovs-vsctl stalls), and
+    # after plugging before returning (ovs-ofctl stalls); then the runtime removes the
+    # container's namespace, as podman does when ADD fails.
+    for number, command in enumerate(("ovs-vsctl", "ovs-ofctl")):
+        stalled = tmp_path / command
+        stalled.mkdir()
+        (stalled / command).write_text("#!/bin/sh\nexec sleep 600\n")
+        (stalled / command).chmod(0o755)
+        namespace = f"{lab.name}-c9{number}"
+        netns.add([namespace])
+        plugin = _start_plugin(site, "host1", f"{number:02d}" + "ab" * 31,
+                               f"/run/netns/{namespace}", stalled)
+        wait_for(lambda p=plugin: _stalled_in(p.pid), 20, f"weft-cni to stall in {command}")
+        os.killpg(plugin.pid, signal.SIGKILL)
+        plugin.wait()
+        assert len(cni_ports(site)) == len(keep) + 1 + number  # the killed ADD's port is left
+        netns.delete([namespace])
+    p1.gc("--grace", "0")
+    assert cni_ports(site) == keep
+    assert len(host_leftovers(site, "host1")) == 3  # keep's OVS interface, veth, record
+    assert p1.podman("exec", "keep", "ip", "link", "show", "eth0").returncode == 0
+
+    # kill -9 of a container: podman's cleanup runs DEL.
+    p2.run("doomed", "blue")
+    assert len(cni_ports(site)) == len(keep) + 1
+    p2.podman("kill", "--signal", "KILL", "doomed")
+    wait_for(lambda: cni_ports(site) == keep, 20, "the killed container's port to go")
+    assert host_leftovers(site, "host2") == []
+
+    # The controller down during ADD: a clear error, and nothing left.
+    d.stop_controller()
+    failed = p2.exec(p2.run_argv("late", "blue", ["true"]), check=False)
+    assert failed.returncode != 0
+    assert "installed no flows for it within 5 s" in failed.stderr
+    assert cni_ports(site) == keep and host_leftovers(site, "host2") == []
+    d.start_controller()
