@@ -41,7 +41,8 @@ def _addressing(network: dict, port: dict) -> tuple[list[dict], list[dict]]:
     """CNI `ips` and `routes`: each port address with its subnet's prefix length, and a
     default route per IP version whose subnet has a gateway."""
     subnets = [(ipaddress.ip_network(s["cidr"]), s.get("gateway")) for s in network["subnets"]]
-    ips, routes = [], []
+    ips: list[dict] = []
+    routes: list[dict] = []
     for text in port["addresses"]:
         address = ipaddress.ip_address(text)
         cidr, gateway = next((c, g) for c, g in subnets if address in c)

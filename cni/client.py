@@ -28,7 +28,7 @@ class ApiClient:
     def _connect(self) -> http.client.HTTPConnection:
         kind = (http.client.HTTPSConnection if self._parsed.scheme == "https"
                 else http.client.HTTPConnection)
-        return kind(self._parsed.hostname, self._parsed.port, timeout=self.timeout)
+        return kind(self._parsed.hostname or "", self._parsed.port, timeout=self.timeout)
 
     def request(self, method: str, path: str, body: dict | None = None,
                 missing_ok: bool = False) -> dict | list | None:
