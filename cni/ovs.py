@@ -17,7 +17,7 @@ from cni.config import Settings
 from cni.errors import NOT_INSTALLED, OVS_FAILURE, CniError
 
 # controller/pipeline.py's Table.PORT_SECURITY and cookie mark, written out because the
-# plugin imports nothing of the controller (tests/unit/test_cni.py checks they agree).
+# plugin imports nothing of the controller (tests/unit/test_cni_plugin.py checks they agree).
 PORT_SECURITY_TABLE = 10
 WEFT_COOKIE_MARK = "0x57"
 CLIENT_TIMEOUT = 5
