@@ -53,7 +53,13 @@ def install(
 ) -> None:
     """Link weft-cni into the CNI bin dir and write a network configuration list
     (weft-NETWORK.conflist) for every Weft network this host's token may read, or those given.
-    Run it again to pick up new networks; it is idempotent."""
+    Run it again to pick up new networks; it is idempotent.
+
+    Examples:
+      weft cni install --api https://198.18.0.30:8080 --host-token-file /etc/weft/host-token
+      weft cni install --api http://198.18.0.30:8080 --host-token-file /etc/weft/host-token \
+          --network blue --chain '{"type": "tuning"}'
+    """
     from cni.install import install as run_install
 
     try:
@@ -83,7 +89,12 @@ def gc(
         "--every", help="Run again every this many seconds, until stopped.")] = None,
 ) -> None:
     """Remove ports, OVS interfaces, veths and records that weft-cni created on this host for
-    containers that are gone (docs/cni.md, "Garbage collection")."""
+    containers that are gone (docs/cni.md, "Garbage collection").
+
+    Examples:
+      weft cni gc
+      weft cni gc --every 60   # keep reaping, once a minute
+    """
     from cni.client import ApiClient
     from cni.install import installed_settings
     from cni.reaper import reap

@@ -87,7 +87,14 @@ def test_docker_compose_config_rejects_an_invalid_file(tmp_path):
 
 
 def test_services(config):
-    assert set(config["services"]) == {"db", "controller", "register", *HOSTS}
+    assert set(config["services"]) == {"db", "controller", "api", "register", *HOSTS}
+
+
+def test_the_api_waits_for_the_migrated_database_and_has_a_healthcheck(config):
+    api = config["services"]["api"]
+    assert api["command"][:2] == ["weft", "api"]
+    assert api["depends_on"]["controller"]["condition"] == "service_healthy"
+    assert "/health" in api["healthcheck"]["test"][-1]
 
 
 def test_postgres_has_a_healthcheck_that_the_controller_waits_for(config):
@@ -218,7 +225,8 @@ def test_the_controller_image_gets_every_package_and_script():
     sources = copied_sources(ROOT / "Dockerfile")
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     included = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = {pattern.rstrip("*") for pattern in included} - {"lab"}
+    host_side = {"lab", "cni"}  # the lab, and the CNI plugin that runs on OVS hosts
+    packages = {pattern.rstrip("*") for pattern in included} - host_side
     assert packages <= set(sources), "a package of pyproject.toml is not copied into the image"
     assert "lab" not in sources, "the controller image needs no lab"
     patterns = [
