@@ -152,8 +152,8 @@ JSON_COMMANDS = [  # (command, exit code, its JSON on an empty database)
 
 def test_every_area_is_walked():
     assert {command[0] for command in EVERY_COMMAND} == {
-        "api", "audit", "cni", "controller", "db", "demo", "group", "host", "lab", "network", "port",
-        "status", "token", "topology", "trace",
+        "api", "audit", "cni", "controller", "db", "demo", "group", "host", "lab", "network",
+        "port", "status", "token", "topology", "trace",
     }
     assert ["lab", "exec"] in EVERY_COMMAND and ["db", "upgrade"] in EVERY_COMMAND
 
