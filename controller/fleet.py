@@ -62,7 +62,7 @@ class Fleet:
             channel = self.channels.get(host.datapath_id)
             adopt = channel is not None and not sync.connected
         sync.set_desired(config)
-        if adopt:
+        if adopt and channel is not None:
             # The switch connected before its host was registered: program it now.
             log.info("switch %#x is now host %s", host.datapath_id, host.name)
             sync.attach(channel)
@@ -94,7 +94,7 @@ class Fleet:
             old.close()
         if self._on_connection:
             self._on_connection(dpid, address, True)
-        if sync is None:
+        if sync is None or host is None:
             log.warning(
                 "switch %#x at %s is not a registered host: not programming it", dpid, address
             )

@@ -32,6 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -302,8 +303,8 @@ class Snooping(threading.Thread):
             hosts = self._store.snapshot.hosts
         by_host: dict[int, list[int]] = {}
         for port in network.bound_ports():
-            if port != exclude:
-                by_host.setdefault(port.host_id, []).append(port.ofport)
+            if port != exclude:  # bound: host_id and ofport are set
+                by_host.setdefault(cast(int, port.host_id), []).append(cast(int, port.ofport))
         for host_id, ofports in by_host.items():
             host = hosts.get(host_id)
             channel = self._fleet.channel(host.datapath_id) if host else None

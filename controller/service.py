@@ -75,7 +75,7 @@ class ControllerService:
         # OVS is set up by someone else.
         self.ovsdb = (
             OvsdbManager(engine, ControllerSpec(config.target), config.ovsdb_connect_timeout)
-            if config.manage_ovsdb
+            if config.manage_ovsdb and config.target  # the config refuses one without the other
             else None
         )
         if self.ovsdb:
@@ -132,8 +132,8 @@ class ControllerService:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        if self.config.metrics_listen:
-            InspectionServer(self, *self.config.metrics_address).start()
+        if (address := self.config.metrics_address) is not None:
+            InspectionServer(self, *address).start()
         self.status.start()
         self.reconciler.start()
         self.reconciler.ready.wait()

@@ -14,14 +14,17 @@ import os
 import queue
 import socket
 import threading
+from typing import cast
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.orm import Session
 
 from models import tables as t
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
+SWITCHES = cast(Table, t.Switch.__table__)  # typed FromClause on the mapped class
+CONTROLLERS = cast(Table, t.Controller.__table__)
 
 VERSION = importlib.metadata.version("weft")
 
@@ -76,13 +79,13 @@ class StatusWriter(threading.Thread):
             session.flush()
             self.controller_id = row.id
             # Connections recorded by an earlier run are stale: they will be reported again.
-            session.execute(t.Switch.__table__.update().values(connected=False))
+            session.execute(SWITCHES.update().values(connected=False))
 
     def _unregister(self) -> None:
         try:
             with Session(self._engine) as session, session.begin():
                 session.execute(delete(t.Controller).where(t.Controller.id == self.controller_id))
-                session.execute(t.Switch.__table__.update().values(connected=False))
+                session.execute(SWITCHES.update().values(connected=False))
         except Exception:
             log.exception("could not remove the controller's status row")
 
@@ -90,7 +93,7 @@ class StatusWriter(threading.Thread):
         now = utcnow()
         with Session(self._engine) as session, session.begin():
             session.execute(
-                t.Controller.__table__.update()
+                CONTROLLERS.update()
                 .where(t.Controller.id == self.controller_id)
                 .values(last_seen=now)
             )

@@ -158,6 +158,7 @@ class SwitchSync:
                         self._fail_inspections(ChannelClosed(f"switch {self.name} is gone"))
                     return
                 desired = self._desired
+                assert desired is not None  # _has_work waits for a configuration
                 due = self._audit_interval > 0 and time.monotonic() >= audit_at
                 read = self.installed_flows is None or desired is applied
                 inspections: list[Future] = []
@@ -180,7 +181,8 @@ class SwitchSync:
                         audit_at = time.monotonic() + self._audit_interval
                         self.audits += 1
                         self._report_drift(difference)
-                else:
+                else:  # not read: both were read before and kept up to date since
+                    assert self.installed_flows is not None and self.installed_groups is not None
                     difference = audit.against_belief(
                         desired, self.installed_flows, self.installed_groups, self._codec
                     )

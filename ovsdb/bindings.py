@@ -25,8 +25,9 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Engine, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Engine, Row, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import tables as t
@@ -34,10 +35,11 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-PORTS = t.Port.__table__
-STRAYS = t.StrayInterface.__table__
-TUNNELS = t.Tunnel.__table__
-HOSTS = t.Host.__table__
+# The tables themselves, for bulk statements (a mapped class's __table__ is typed FromClause).
+PORTS = cast(Table, t.Port.__table__)
+STRAYS = cast(Table, t.StrayInterface.__table__)
+TUNNELS = cast(Table, t.Tunnel.__table__)
+HOSTS = cast(Table, t.Host.__table__)
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,7 @@ def _write_tunnels(
     observed = {
         (r.host_id, peer_id): (state.ofport, state.status)
         for r in reported
-        for peer_id, state in r.tunnels.items()
+        for peer_id, state in (r.tunnels or {}).items()  # each reported one has them
         if peer_id in hosts
     }
     recorded = session.execute(

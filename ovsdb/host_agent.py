@@ -186,7 +186,7 @@ class HostAgent(threading.Thread):
             if port is not None and port.owned:
                 iface = port.interfaces[0]
                 tunnels[tunnel.peer_id] = TunnelState(
-                    iface.ofport, BFD_STATUS.get(iface.bfd_state, "unknown")
+                    iface.ofport, BFD_STATUS.get(iface.bfd_state or "", "unknown")
                 )
         return HostReport(
             self.host_id, connected=True, interfaces=bridge.bound_interfaces(), tunnels=tunnels,

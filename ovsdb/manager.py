@@ -132,7 +132,7 @@ class OvsdbManager:
                 # ovs-vswitchd to create the remaining tunnels first.
                 self._stop_event.wait(BFD_SETTLE)
                 latest = self._latest()
-            if latest != self._applied:
+            if latest is not None and latest != self._applied:
                 try:
                     self._apply(*latest)
                 except Exception:  # must not end the thread: the next pass retries
@@ -157,10 +157,10 @@ class OvsdbManager:
         desired = desired_switches(hosts, numbered, self._controller)
         with self._lock:
             for host_id in self._agents.keys() - hosts.keys():
-                agent = self._agents.pop(host_id)
-                agent.stop()
-                self._retired.append(agent)
-                log.info("%s: host deleted, agent stopped", agent.name)
+                retired = self._agents.pop(host_id)
+                retired.stop()
+                self._retired.append(retired)
+                log.info("%s: host deleted, agent stopped", retired.name)
             for host_id, switch in desired.items():
                 target = hosts[host_id].ovsdb_target
                 agent = self._agents.get(host_id)
