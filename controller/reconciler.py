@@ -30,6 +30,9 @@ StartListener = Callable[[list[Change]], None]
 
 
 class Reconciler(threading.Thread):
+    """One thread: owns the StateStore and the compiler's SectionCache, turns each batch of
+    database changes into one pass (reload, compile the affected hosts, deliver to the Fleet)."""
+
     def __init__(
         self,
         store: StateStore,

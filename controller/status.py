@@ -30,6 +30,9 @@ VERSION = importlib.metadata.version("weft")
 
 
 class StatusWriter(threading.Thread):
+    """One thread with its own database sessions: writes this controller's heartbeat row and
+    the switches' connection rows every `heartbeat` seconds, and removes them on stop."""
+
     def __init__(self, engine: Engine, stop: threading.Event, heartbeat: float = 2.0) -> None:
         super().__init__(name="status-writer", daemon=True)
         self._engine = engine

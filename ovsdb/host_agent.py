@@ -39,6 +39,9 @@ BFD_STATUS = {"up": "up", "down": "down", "init": "down", "admin_down": "down"}
 
 
 class HostAgent(threading.Thread):
+    """One thread and one OVSDB connection per host: keeps that host's br-int, controller
+    target and tunnels as desired, and reports what it sees (module doc)."""
+
     def __init__(
         self,
         host_id: int,

@@ -49,6 +49,9 @@ def _may_rebind(change: Change) -> bool:
 
 
 class OvsdbManager:
+    """Owns one thread that hands every host's desired switch to its HostAgent (one thread and
+    OVSDB connection each), and the BindingWriter thread that records what the agents see."""
+
     def __init__(
         self, engine: Engine, controller: ControllerSpec, connect_timeout: float = 5.0
     ) -> None:
