@@ -27,7 +27,7 @@ from tests.support.docker import DockerEngine
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "weft"  # the compose project name; one engine runs at a time (DockerEngine's lock)
 HOSTS = ("host1", "host2", "host3")
-SERVICES = ("db", "controller", *HOSTS)  # those with a healthcheck; `register` is a one-shot
+SERVICES = ("db", "controller", "api", *HOSTS)  # with a healthcheck; `register` is one-shot
 # Runs of 100 pings 10 ms apart until told to stop; any loss ends it with ping's exit code.
 PING_RUNS = ("rm -f /tmp/stop-pinging; until [ -e /tmp/stop-pinging ]; do "
              "ping -q -c 100 -i 0.01 {ip} || exit; done")

@@ -87,7 +87,14 @@ def test_docker_compose_config_rejects_an_invalid_file(tmp_path):
 
 
 def test_services(config):
-    assert set(config["services"]) == {"db", "controller", "register", *HOSTS}
+    assert set(config["services"]) == {"db", "controller", "api", "register", *HOSTS}
+
+
+def test_the_api_waits_for_the_migrated_database_and_has_a_healthcheck(config):
+    api = config["services"]["api"]
+    assert api["command"][:2] == ["weft", "api"]
+    assert api["depends_on"]["controller"]["condition"] == "service_healthy"
+    assert "/health" in api["healthcheck"]["test"][-1]
 
 
 def test_postgres_has_a_healthcheck_that_the_controller_waits_for(config):
